@@ -1,0 +1,31 @@
+//! Saturating arithmetic on Tokio time, so that no `Duration` or `Instant` input panics.
+//!
+//! Tokio caps a `sleep(duration)` at roughly 30 years from now, and its timer panics on an
+//! instant within a millisecond of the largest representable one (it rounds the instant up to
+//! the next millisecond with a plain `+`). These helpers apply the same cap everywhere.
+
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How far "effectively never" lies: the same 30 years Tokio's own `sleep` saturates to
+/// (1000 years overflows `Instant` on macOS, 100 years on FreeBSD).
+pub(crate) const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
+
+/// `now + d`, saturated to `now + FAR_FUTURE`.
+pub(crate) fn saturating_after(now: Instant, d: Duration) -> Instant {
+    now + d.min(FAR_FUTURE)
+}
+
+/// The instant to hand to `Sleep::reset` for a target instant.
+///
+/// Any instant is a valid target, but Tokio's timer adds just under a millisecond to it, which
+/// overflows near the end of `Instant`'s range. Such a target is effectively never, so the timer
+/// is set to the far future instead; the owner re-sleeps to the true target if that ever fires.
+/// Costs no clock read unless the target is that extreme.
+pub(crate) fn timer_instant(target: Instant) -> Instant {
+    if target.checked_add(Duration::from_millis(1)).is_some() {
+        target
+    } else {
+        saturating_after(Instant::now(), FAR_FUTURE)
+    }
+}
