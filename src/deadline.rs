@@ -143,7 +143,22 @@ impl Expired {
         Self { deadline }
     }
 
-    /// The deadline that was reached. The expiry was observed at or after this instant.
+    /// The deadline that was reached. The expiry was observed at or after this instant, so
+    /// `Instant::now() - expired.deadline()` is how late it was seen.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::Deadline;
+    /// use tokio::time::Instant;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let deadline = Deadline::after(Duration::from_millis(10));
+    /// tokio::time::advance(Duration::from_millis(25)).await; // the owner was busy
+    /// let expired = deadline.await;
+    /// assert_eq!(Instant::now() - expired.deadline(), Duration::from_millis(15));
+    /// # }
+    /// ```
     pub fn deadline(&self) -> Instant {
         self.deadline
     }
@@ -405,6 +420,21 @@ impl Future for Deadline {
 
 impl FusedFuture for Deadline {
     /// `true` when the deadline is not armed: polling it would return `Pending` until a reset.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::Deadline;
+    /// use futures_core::future::FusedFuture;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let deadline = Deadline::after(Duration::from_secs(1));
+    /// tokio::pin!(deadline);
+    /// assert!(!deadline.is_terminated());
+    /// deadline.as_mut().await;
+    /// assert!(deadline.is_terminated());
+    /// # }
+    /// ```
     fn is_terminated(&self) -> bool {
         !self.is_armed()
     }
