@@ -29,3 +29,25 @@ pub(crate) fn timer_instant(target: Instant) -> Instant {
         saturating_after(Instant::now(), FAR_FUTURE)
     }
 }
+
+/// Nanoseconds from `origin` to `now` (zero if `now` is earlier), saturated to what the
+/// shared state's word holds.
+pub(crate) fn tick(origin: Instant, now: Instant) -> u64 {
+    let nanos = now.saturating_duration_since(origin).as_nanos();
+    u64::try_from(nanos)
+        .unwrap_or(u64::MAX)
+        .min(crate::state::MAX_TICK)
+}
+
+/// A duration as ticks, saturated to `FAR_FUTURE` as every duration input is.
+pub(crate) fn ticks(d: Duration) -> u64 {
+    // FAR_FUTURE in nanoseconds is below 2^60: the conversion cannot fail.
+    u64::try_from(d.min(FAR_FUTURE).as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// The instant of `tick` nanoseconds after `origin`, saturated to the far future.
+pub(crate) fn instant_at(origin: Instant, tick: u64) -> Instant {
+    origin
+        .checked_add(Duration::from_nanos(tick))
+        .unwrap_or_else(|| saturating_after(Instant::now(), FAR_FUTURE))
+}

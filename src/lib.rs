@@ -13,10 +13,12 @@
 //! | primitive | what it is for |
 //! |---|---|
 //! | [`Deadline`] | a future over one `Sleep`: reset on every heartbeat, stop, re-arm; fires once |
+//! | [`Watchdog`] + [`Heartbeat`] | a timeout that other tasks and threads extend with a wait-free beat |
+//! | [`Watchdog::guard`] → [`Guarded`] | `tokio::time::timeout` with a deadline other tasks push back |
 //!
-//! More primitives (a cross-task `Watchdog` with a wait-free `Heartbeat`, keyed `Keepalives`,
-//! stream adapters such as `debounce`, and graceful-shutdown helpers) are specified in the
-//! design contract and arrive in later releases.
+//! More primitives (keyed `Keepalives`, stream adapters such as `debounce`, and
+//! graceful-shutdown helpers) are specified in the design contract and arrive in later
+//! releases.
 //!
 //! # Example
 //!
@@ -63,8 +65,14 @@
 
 mod clock;
 mod deadline;
+mod guard;
+mod state;
+mod sync;
+mod watchdog;
 
 pub use deadline::{Deadline, Expired};
+pub use guard::Guarded;
+pub use watchdog::{Heartbeat, Stopped, Watchdog};
 
 // The README's example compiles as a doctest, so it cannot go stale.
 #[cfg(doctest)]

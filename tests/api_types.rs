@@ -4,7 +4,7 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::time::Duration;
 
-use deadlines::{Deadline, Expired};
+use deadlines::{Deadline, Expired, Guarded, Heartbeat, Stopped, Watchdog};
 use futures_core::future::FusedFuture;
 
 fn is_send_sync<T: Send + Sync + 'static>() {}
@@ -20,13 +20,37 @@ fn takes_expired(expired: Expired) -> tokio::time::Instant {
 fn fused<F: FusedFuture<Output = Expired>>(future: F) -> F {
     future
 }
+fn pinned_watchdog(timeout: Duration) -> std::pin::Pin<Box<Watchdog>> {
+    Box::pin(Watchdog::new(timeout))
+}
+fn heartbeat_of(watchdog: &Watchdog) -> Heartbeat {
+    watchdog.heartbeat()
+}
+fn outcome_of(outcome: Result<Expired, Stopped>) -> Option<Stopped> {
+    outcome.err()
+}
+fn guarded<F: Future>(watchdog: Watchdog, future: F) -> Guarded<F> {
+    watchdog.guard(future)
+}
 
 #[test]
 fn public_types_are_send_sync_and_debug() {
     is_send_sync::<Deadline>();
     is_send_sync::<Expired>();
+    is_send_sync::<Watchdog>();
+    is_send_sync::<Heartbeat>();
+    is_send_sync::<Stopped>();
+    is_send_sync::<Guarded<std::future::Pending<()>>>();
     is_debug::<Deadline>();
     is_debug::<Expired>();
+    is_debug::<Watchdog>();
+    is_debug::<Heartbeat>();
+    is_debug::<Stopped>();
+    is_debug::<Guarded<std::future::Pending<()>>>();
+    fn is_error<E: std::error::Error + Send + Sync + 'static>() {}
+    is_error::<Stopped>();
+    fn is_clone<T: Clone>() {}
+    is_clone::<Heartbeat>();
 }
 
 #[tokio::test(start_paused = true)]
@@ -51,4 +75,23 @@ async fn a_deadline_can_be_spawned() {
         .unwrap();
     let copy = expired;
     assert_eq!(copy, expired);
+}
+
+#[tokio::test(start_paused = true)]
+async fn watchdog_types_debug_and_compose() {
+    let mut watchdog = pinned_watchdog(Duration::from_millis(5));
+    let heartbeat = heartbeat_of(&watchdog);
+    assert!(format!("{watchdog:?}").starts_with("Watchdog { state: armed, last_beat: "));
+    assert!(format!("{heartbeat:?}").starts_with("Heartbeat { state: armed, last_beat: "));
+    assert!(heartbeat.stop());
+    let stopped = outcome_of(watchdog.as_mut().await).unwrap();
+    assert_eq!(format!("{stopped:?}"), "Stopped(())");
+    assert!(format!("{heartbeat:?}").contains("stopped"));
+
+    let g = guarded(
+        Watchdog::new(Duration::from_millis(5)),
+        std::future::pending::<()>(),
+    );
+    assert!(format!("{g:?}").contains("Guarded"));
+    assert!(g.await.is_err());
 }

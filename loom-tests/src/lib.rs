@@ -1,0 +1,28 @@
+//! The `deadlines` core state machine, compiled against loom.
+//!
+//! `state` is `../src/state.rs` itself, included by path: the models check the code that
+//! ships, not a copy. It is written against `crate::sync`, which here is loom's atomics and
+//! mutex instead of std's. Tokio is not involved: it cannot be built under loom, and the core
+//! does not need it (time is an explicit tick). The models are this crate's unit tests, so
+//! `cargo test --workspace` runs them; `docs/guarantees.md` lists what each one proves.
+// Outside its tests this crate is only the shared state, most of which the models use.
+#![cfg_attr(not(test), allow(dead_code))]
+
+/// Loom's versions of what `deadlines/src/sync.rs` exports from std.
+pub(crate) mod sync {
+    pub(crate) use loom::sync::atomic::{AtomicU64, Ordering};
+    pub(crate) use loom::sync::{Mutex, MutexGuard};
+    pub(crate) use std::sync::PoisonError;
+}
+
+#[path = "../../src/state.rs"]
+pub(crate) mod state;
+
+#[cfg(test)]
+mod support;
+
+#[cfg(test)]
+mod models;
+
+#[cfg(test)]
+mod linearizability;

@@ -1,0 +1,246 @@
+//! The state a watchdog shares with its heartbeats: one packed atomic word and a waker slot.
+//!
+//! This module knows nothing of Tokio, nor of clocks: time comes in as a *tick*, a count of
+//! nanoseconds since an origin the caller chose. That keeps it checkable by loom, which compiles
+//! this file against its own `sync` module (see `loom-tests/`).
+//!
+//! # The word
+//!
+//! ```text
+//! bit 63   EXPIRED   the expiry was decided (only `decide` sets it, only when no other bit is set)
+//! bit 62   STOPPED   a `stop` came first
+//! bit 61   CLOSED    the watchdog was dropped
+//! 60..0    the tick of the last beat (creation and `rearm` count as beats)
+//! ```
+//!
+//! A beat is one `fetch_max` of its tick into the word. Any word with a terminal bit set is
+//! larger than every tick, so a beat can never overwrite a terminal state, and its result says
+//! whether it counted. The expiry decision is a compare-exchange from the exact word it judged
+//! to that word with `EXPIRED` set: a beat that lands in between changes the word, the exchange
+//! fails, and the decision is made again with that beat in view. So, per arming, exactly one
+//! of "an expiry is decided" and "a `stop` returns `true`" happens, a beat that returned `true`
+//! is seen by the decision, and a beat after the decision returns `false`.
+//!
+//! # The slot
+//!
+//! The timeout and the watchdog task's waker live behind a mutex that only the rare operations
+//! take: the decision (the watchdog's poll), `stop` (to wake), `set_timeout`, and reads of the
+//! deadline. Beats never touch it. The decision reads the timeout and exchanges the word while
+//! holding the lock, so `set_timeout` is ordered entirely before or after it.
+
+use std::task::Waker;
+
+use crate::sync::{AtomicU64, Mutex, MutexGuard, Ordering, PoisonError};
+
+pub(crate) const EXPIRED: u64 = 1 << 63;
+pub(crate) const STOPPED: u64 = 1 << 62;
+pub(crate) const CLOSED: u64 = 1 << 61;
+pub(crate) const TERMINAL: u64 = EXPIRED | STOPPED | CLOSED;
+
+/// The largest tick the word holds: about 73 years of nanoseconds. Later ticks saturate.
+pub(crate) const MAX_TICK: u64 = CLOSED - 1;
+
+/// What the watchdog's poll learns from [`State::decide`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// The expiry is decided, for this deadline tick. Reported once per arming.
+    Expired(u64),
+    /// A `stop` came first. Reported on every decision until `rearm`.
+    Stopped,
+    /// Not yet: the deadline tick as of the last beat. The waker is registered, so a `stop` or
+    /// a shortening `set_timeout` will wake it; the caller sleeps until the deadline itself.
+    Pending(u64),
+    /// The expiry was already reported, or the watchdog is closed: nothing will happen until a
+    /// `rearm`, and no waker was registered.
+    Idle,
+}
+
+/// The shared state of one watchdog and its heartbeats.
+#[derive(Debug)]
+pub(crate) struct State {
+    word: AtomicU64,
+    slot: Mutex<Slot>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Slot {
+    /// In ticks. Written only under the lock, so the decision sees one value throughout.
+    pub(crate) timeout: u64,
+    pub(crate) waker: Option<Waker>,
+}
+
+impl State {
+    /// Armed, with a last beat at tick 0 (creation counts as a beat).
+    pub(crate) fn new(timeout: u64) -> Self {
+        Self {
+            word: AtomicU64::new(0),
+            slot: Mutex::new(Slot {
+                timeout,
+                waker: None,
+            }),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Slot> {
+        // Nothing panics while holding the lock but a waker's `clone`; the slot stays valid.
+        self.slot.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records a beat at `now`. Returns `false` if the watchdog had already expired, been
+    /// stopped, or been dropped. Wait-free where the target has an atomic max instruction, a
+    /// compare-exchange loop otherwise; it wakes nobody.
+    pub(crate) fn beat(&self, now: u64) -> bool {
+        // Relaxed: the beat publishes nothing but the tick in this word, and every
+        // read-modify-write of one word reads the latest value in its modification order, so
+        // the decision's compare-exchange cannot miss a beat ordered before it. Terminal bits
+        // make the word larger than any tick, so `fetch_max` leaves them as they are.
+        let prev = self.word.fetch_max(now.min(MAX_TICK), Ordering::Relaxed);
+        prev & TERMINAL == 0
+    }
+
+    /// Stops the watchdog. Returns `true` exactly when this call prevented the expiry: no
+    /// expiry was decided and no other `stop` or drop came first. Wakes the watchdog task.
+    pub(crate) fn stop(&self) -> bool {
+        // Release: what the stopper wrote before stopping happens-before the watchdog's
+        // decision that reads `STOPPED` (Acquire). `EXPIRED` is set only on a word with no
+        // terminal bit, so once `STOPPED` is in, no expiry can be decided.
+        let prev = self.word.fetch_or(STOPPED, Ordering::Release);
+        if prev & TERMINAL != 0 {
+            return false;
+        }
+        self.wake();
+        true
+    }
+
+    /// Sets the timeout, measured from the last beat. Returns `false`, changing nothing, if
+    /// the watchdog has already expired, been stopped or been dropped. A shorter timeout wakes
+    /// the watchdog task so it can judge the earlier deadline; a longer one does not (the
+    /// task's timer fires at the old deadline, and the decision then sleeps again).
+    pub(crate) fn set_timeout(&self, timeout: u64) -> bool {
+        let waker = {
+            let mut slot = self.lock();
+            // Under the lock, as the decision is: if it came first, its `EXPIRED` is visible.
+            if self.word.load(Ordering::Acquire) & TERMINAL != 0 {
+                return false;
+            }
+            let shorter = timeout < slot.timeout;
+            slot.timeout = timeout;
+            if shorter { slot.waker.take() } else { None }
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        true
+    }
+
+    /// Arms anew from `now`, clearing any outcome. For the owner only.
+    pub(crate) fn rearm(&self, now: u64) {
+        let now = now.min(MAX_TICK);
+        let mut current = self.word.load(Ordering::Relaxed);
+        loop {
+            // Keep a later beat if one landed already: the last beat never moves back.
+            let next = (current & MAX_TICK).max(now);
+            // Relaxed suffices: the word carries no other data, and a beat that reads the new
+            // word is simply counted in the new arming.
+            match self.word.compare_exchange_weak(
+                current,
+                next,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// Marks the watchdog dropped: later beats, stops and `set_timeout` calls return `false`.
+    pub(crate) fn close(&self) {
+        // Relaxed: nobody waits on this bit; it only makes the handles' results `false`.
+        self.word.fetch_or(CLOSED, Ordering::Relaxed);
+    }
+
+    /// The expiry decision, at tick `now`, by the watchdog's poll.
+    ///
+    /// Expired when `now >= last beat + timeout` and nothing terminal happened first. A beat
+    /// that lands before the decision's exchange is counted and restarts the window (as in Go
+    /// 1.23, the expiry is decided when it is observed, not when its instant passes). On
+    /// `Pending`, `waker` is registered before the lock is released, so a `stop` either is seen
+    /// here or finds the waker.
+    pub(crate) fn decide(&self, now: u64, waker: &Waker) -> Decision {
+        let mut slot = self.lock();
+        // Acquire pairs with `stop`'s Release. A stale read is harmless: a `STOPPED` set before
+        // a `stop` took the lock is visible through the lock, and a stale tick makes the
+        // exchange below fail.
+        let mut current = self.word.load(Ordering::Acquire);
+        loop {
+            if current & (EXPIRED | CLOSED) != 0 {
+                return Decision::Idle;
+            }
+            if current & STOPPED != 0 {
+                return Decision::Stopped;
+            }
+            let deadline = current.saturating_add(slot.timeout);
+            if now < deadline {
+                match &mut slot.waker {
+                    Some(registered) if registered.will_wake(waker) => {}
+                    other => *other = Some(waker.clone()),
+                }
+                return Decision::Pending(deadline);
+            }
+            // Acquire on failure: the word that beat us may be a `stop`'s.
+            match self.word.compare_exchange(
+                current,
+                current | EXPIRED,
+                Ordering::Acquire,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Decision::Expired(deadline),
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// The deadline tick (last beat + timeout), or `None` once an outcome is in or the
+    /// watchdog is dropped.
+    pub(crate) fn deadline(&self) -> Option<u64> {
+        let slot = self.lock();
+        let current = self.word.load(Ordering::Acquire);
+        if current & TERMINAL != 0 {
+            return None;
+        }
+        Some(current.saturating_add(slot.timeout))
+    }
+
+    /// The last beat's tick and which terminal state holds, for `Debug`. Takes no lock.
+    pub(crate) fn snapshot(&self) -> (u64, &'static str) {
+        let current = self.word.load(Ordering::Relaxed);
+        // Dropped first: it is final, and a handle may still set `STOPPED` afterwards.
+        let phase = if current & CLOSED != 0 {
+            "dropped"
+        } else if current & EXPIRED != 0 {
+            "expired"
+        } else if current & STOPPED != 0 {
+            "stopped"
+        } else {
+            "armed"
+        };
+        (current & MAX_TICK, phase)
+    }
+
+    fn wake(&self) {
+        let waker = self.lock().waker.take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(dead_code)] // used by loom-tests, which compiles this file; not by this crate's tests
+impl State {
+    /// The raw word, for the loom models' deliberately broken twins of these operations.
+    pub(crate) fn word(&self) -> &AtomicU64 {
+        &self.word
+    }
+}

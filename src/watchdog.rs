@@ -1,0 +1,488 @@
+//! [`Watchdog`] and [`Heartbeat`]: a timeout that other tasks and threads extend.
+
+use std::error::Error;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use futures_core::future::FusedFuture;
+use pin_project_lite::pin_project;
+use tokio::time::Instant;
+
+use crate::clock::{instant_at, tick, ticks};
+use crate::deadline::{Deadline, Expired};
+use crate::guard::Guarded;
+use crate::state::{Decision, State};
+
+pin_project! {
+    /// A timeout that other tasks and threads push back with a wait-free [`Heartbeat`].
+    ///
+    /// The watchdog expires when Tokio time reaches *last beat + timeout*; creating it counts
+    /// as a beat. It is a future that resolves once per arming: `Ok(Expired)` when the expiry
+    /// is decided, or `Err(Stopped)` when a [`Heartbeat::stop`] came first. Afterwards it is
+    /// pending until [`rearm`](Self::rearm) opens a fresh window.
+    ///
+    /// Hand out heartbeats with [`heartbeat`](Self::heartbeat). [`Heartbeat::beat`] is one
+    /// clock read and one atomic read-modify-write; it wakes nobody. The watchdog task is woken
+    /// by its own timer, by [`Heartbeat::stop`] and by a [`Heartbeat::set_timeout`] that
+    /// shortens the timeout; beats are noticed when the timer fires, and the watchdog then
+    /// sleeps again to the deadline they moved.
+    ///
+    /// ```text
+    /// timeout 300 ms   new    beat         beat                   (silence)
+    ///                  |      |            |
+    /// time (ms)        0-----100----------250--------------------------550
+    /// deadline         300 -> 400 -------> 550                          ^ Ok(Expired { deadline: 550 })
+    /// ```
+    ///
+    /// The rules, each pinned by a test in `tests/watchdog_*.rs` and, where threads race, a
+    /// loom model in `loom-tests/`:
+    ///
+    /// 1. It expires when Tokio time reaches last beat + timeout, once per arming.
+    /// 2. A beat returns `true` when it counted, `false` when the watchdog had already expired,
+    ///    been stopped or been dropped.
+    /// 3. Per arming, exactly one outcome: an expiry is delivered, or a `stop` returns `true`.
+    ///    A beat that returned `true` is seen by the expiry decision; a beat after the decision
+    ///    returns `false`.
+    /// 4. `stop` and a shortening `set_timeout` wake the watchdog task; nothing else does.
+    /// 5. Dropping every `Heartbeat` does not stop the watchdog: silence is starvation, and it
+    ///    fires.
+    /// 6. The expiry is decided when the watchdog task observes it, as in Go 1.23: a beat that
+    ///    lands after the instant but before that poll counts, and restarts the window.
+    /// 7. Under a paused test clock, beat from tasks of that runtime: a thread outside it reads
+    ///    the real clock (`tokio::time::Instant::now()` falls back to it there).
+    ///
+    /// # Examples
+    ///
+    /// A worker that must show progress every 100 ms:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::Watchdog;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let start = tokio::time::Instant::now();
+    /// let watchdog = Watchdog::new(Duration::from_millis(100));
+    /// let heartbeat = watchdog.heartbeat();
+    /// tokio::spawn(async move {
+    ///     for _ in 0..5 {
+    ///         tokio::time::sleep(Duration::from_millis(60)).await;
+    ///         heartbeat.beat(); // progress
+    ///     }
+    ///     // ...then it hangs.
+    /// });
+    ///
+    /// let expired = watchdog.await.expect("nobody stops it");
+    /// assert_eq!(expired.deadline() - start, Duration::from_millis(400));
+    /// # }
+    /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// Polling `&mut watchdog` in `select!` and dropping that poll loses nothing: the outcome
+    /// is delivered only by a poll that returns `Ready`.
+    ///
+    /// # Panics
+    ///
+    /// Creating a watchdog panics outside a Tokio runtime with the time driver enabled, as
+    /// [`tokio::time::sleep`] does. No argument panics: a timeout longer than about 30 years
+    /// saturates to that (effectively never).
+    ///
+    /// # Precision
+    ///
+    /// The decision reads Tokio's clock at each poll, and the watchdog's timer counts whole
+    /// milliseconds, rounding up. It resolves at the first poll at or after the deadline,
+    /// never before.
+    #[must_use = "a watchdog does nothing unless polled"]
+    pub struct Watchdog {
+        #[pin]
+        timer: Deadline,
+        state: Arc<State>,
+        origin: Instant,
+        // The outcome of this arming was delivered: pending until `rearm`.
+        done: bool,
+    }
+
+    impl PinnedDrop for Watchdog {
+        fn drop(this: Pin<&mut Self>) {
+            this.state.close();
+        }
+    }
+}
+
+/// A handle that beats, stops or re-times a [`Watchdog`] from any task or thread.
+///
+/// `Clone + Send + Sync + 'static`; cloning is a reference-count increment. Every method is
+/// safe to call after the watchdog expired, was stopped or was dropped: they return `false`
+/// (or `None`) and change nothing.
+///
+/// ```
+/// use std::time::Duration;
+/// use deadlines::Watchdog;
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let watchdog = Watchdog::new(Duration::from_secs(1));
+/// let heartbeat = watchdog.heartbeat();
+/// assert!(heartbeat.beat());
+/// drop(watchdog);
+/// assert!(!heartbeat.beat(), "nobody is watching any more");
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Heartbeat {
+    state: Arc<State>,
+    origin: Instant,
+}
+
+/// The error a [`Watchdog`] resolves with when a [`Heartbeat::stop`] came before the expiry.
+///
+/// ```
+/// use std::time::Duration;
+/// use deadlines::{Stopped, Watchdog};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let watchdog = Watchdog::new(Duration::from_secs(1));
+/// assert!(watchdog.heartbeat().stop());
+/// let outcome: Result<_, Stopped> = watchdog.await;
+/// assert_eq!(outcome.unwrap_err().to_string(), "watchdog stopped");
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Stopped(());
+
+impl fmt::Display for Stopped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("watchdog stopped")
+    }
+}
+
+impl Error for Stopped {}
+
+impl Watchdog {
+    /// A watchdog armed now: it expires `timeout` after the last beat.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::Watchdog;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let start = tokio::time::Instant::now();
+    /// let expired = Watchdog::new(Duration::from_millis(250)).await.unwrap();
+    /// assert_eq!(expired.deadline() - start, Duration::from_millis(250));
+    /// # }
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// Outside a Tokio runtime with the time driver enabled.
+    pub fn new(timeout: Duration) -> Self {
+        let origin = Instant::now();
+        let state = Arc::new(State::new(ticks(timeout)));
+        Self {
+            timer: Deadline::disarmed(),
+            state,
+            origin,
+            done: false,
+        }
+    }
+
+    /// A handle for other tasks and threads to beat, stop or re-time this watchdog.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::Watchdog;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let watchdog = Watchdog::new(Duration::from_secs(1));
+    /// let heartbeat = watchdog.heartbeat();
+    /// std::thread::spawn(move || heartbeat.beat()).join().unwrap();
+    /// # }
+    /// ```
+    pub fn heartbeat(&self) -> Heartbeat {
+        Heartbeat {
+            state: self.state.clone(),
+            origin: self.origin,
+        }
+    }
+
+    /// Opens a fresh window from now, whatever the outcome of the last one: after an expiry
+    /// or a stop the watchdog resolves again, and heartbeats count again. While armed, it
+    /// restarts the window, like a beat.
+    ///
+    /// Heartbeats belong to the watchdog, not to one arming: a handle given to a worker you
+    /// gave up on beats for the new window too. Retire such a worker before re-arming, or
+    /// watch its replacement with a new `Watchdog`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::Watchdog;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let start = tokio::time::Instant::now();
+    /// let watchdog = Watchdog::new(Duration::from_millis(100));
+    /// tokio::pin!(watchdog);
+    /// let heartbeat = watchdog.heartbeat();
+    /// watchdog.as_mut().await.unwrap();
+    /// assert!(!heartbeat.beat(), "expired");
+    ///
+    /// watchdog.as_mut().rearm();
+    /// assert!(heartbeat.beat());
+    /// let again = watchdog.as_mut().await.unwrap();
+    /// assert_eq!(again.deadline() - start, Duration::from_millis(200));
+    /// # }
+    /// ```
+    pub fn rearm(self: Pin<&mut Self>) {
+        let this = self.project();
+        this.state.rearm(tick(*this.origin, Instant::now()));
+        *this.done = false;
+    }
+
+    /// Runs `future` under this watchdog: it resolves `Ok(output)` if the future completes
+    /// first, `Err(Expired)` if the watchdog expires first (and the future is dropped with the
+    /// returned [`Guarded`]). Take a [`heartbeat`](Self::heartbeat) first to extend the
+    /// timeout from other tasks: this is `tokio::time::timeout` with a deadline others can
+    /// push back. A [`Heartbeat::stop`] disables the timeout; the future then runs to its end.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::Watchdog;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let watchdog = Watchdog::new(Duration::from_millis(100));
+    /// let heartbeat = watchdog.heartbeat();
+    /// let download = async move {
+    ///     for _chunk in 0..10 {
+    ///         tokio::time::sleep(Duration::from_millis(50)).await;
+    ///         heartbeat.beat(); // progress extends the timeout
+    ///     }
+    ///     "done"
+    /// };
+    /// assert_eq!(watchdog.guard(download).await, Ok("done"));
+    /// # }
+    /// ```
+    pub fn guard<F: Future>(self, future: F) -> Guarded<F> {
+        Guarded::new(future, self)
+    }
+
+    /// The instant the watchdog expires at if no beat comes first, or `None` once an outcome
+    /// is in.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::Watchdog;
+    /// use tokio::time::Instant;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let watchdog = Watchdog::new(Duration::from_secs(3));
+    /// assert_eq!(watchdog.deadline(), Some(Instant::now() + Duration::from_secs(3)));
+    /// # }
+    /// ```
+    pub fn deadline(&self) -> Option<Instant> {
+        let deadline = self.state.deadline()?;
+        Some(instant_at(self.origin, deadline))
+    }
+}
+
+impl Future for Watchdog {
+    type Output = Result<Expired, Stopped>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        if *this.done {
+            // Delivered: nothing is registered, only `rearm` (by the owner) arms it again.
+            return Poll::Pending;
+        }
+        loop {
+            // The decision registers `cx`'s waker for `stop` and a shortening `set_timeout`;
+            // the timer below wakes the task at the deadline.
+            match this
+                .state
+                .decide(tick(*this.origin, Instant::now()), cx.waker())
+            {
+                Decision::Pending(deadline) => {
+                    // Later than before (beats moved it): a store, the timer is re-set when it
+                    // fires. Earlier (a shortened timeout): the timer is reset now.
+                    this.timer
+                        .as_mut()
+                        .reset_at(instant_at(*this.origin, deadline));
+                    ready!(this.timer.as_mut().poll(cx));
+                    // The timer reached the deadline it was given: decide again.
+                }
+                Decision::Expired(deadline) => {
+                    *this.done = true;
+                    this.timer.as_mut().stop();
+                    return Poll::Ready(Ok(Expired::new(instant_at(*this.origin, deadline))));
+                }
+                Decision::Stopped => {
+                    *this.done = true;
+                    this.timer.as_mut().stop();
+                    return Poll::Ready(Err(Stopped(())));
+                }
+                Decision::Idle => {
+                    *this.done = true;
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+}
+
+impl FusedFuture for Watchdog {
+    /// `true` once this arming's outcome was delivered, until [`Watchdog::rearm`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::Watchdog;
+    /// use futures_core::future::FusedFuture;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let watchdog = Watchdog::new(Duration::from_secs(1));
+    /// tokio::pin!(watchdog);
+    /// assert!(!watchdog.is_terminated());
+    /// let _ = watchdog.as_mut().await;
+    /// assert!(watchdog.is_terminated());
+    /// # }
+    /// ```
+    fn is_terminated(&self) -> bool {
+        self.done
+    }
+}
+
+impl fmt::Debug for Watchdog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        debug_state(f, "Watchdog", &self.state, self.origin)
+    }
+}
+
+impl Heartbeat {
+    /// Records a beat: the window restarts from now. Returns `true` when the beat counted,
+    /// `false` when the watchdog had already expired, been stopped or been dropped.
+    ///
+    /// One read of Tokio's clock and one atomic read-modify-write (`fetch_max`) on one word;
+    /// it never blocks and wakes nobody. It is wait-free where the CPU has an atomic maximum
+    /// (AArch64 with LSE) and a short compare-exchange loop elsewhere (x86-64).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::Watchdog;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let start = tokio::time::Instant::now();
+    /// let watchdog = Watchdog::new(Duration::from_millis(100));
+    /// let heartbeat = watchdog.heartbeat();
+    /// tokio::time::advance(Duration::from_millis(70)).await;
+    /// assert!(heartbeat.beat());
+    /// let expired = watchdog.await.unwrap();
+    /// assert_eq!(expired.deadline() - start, Duration::from_millis(170));
+    /// assert!(!heartbeat.beat());
+    /// # }
+    /// ```
+    ///
+    /// # Precision
+    ///
+    /// Under a paused test clock, beat from tasks of that runtime. A thread outside every
+    /// runtime reads the real clock, which a paused clock does not follow.
+    pub fn beat(&self) -> bool {
+        self.state.beat(tick(self.origin, Instant::now()))
+    }
+
+    /// Stops the watchdog, which then resolves `Err(Stopped)`. Returns `true` exactly when
+    /// this call prevented the expiry: `false` if the expiry was already decided, another
+    /// `stop` came first, or the watchdog was dropped. Wakes the watchdog task.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::{Stopped, Watchdog};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let watchdog = Watchdog::new(Duration::from_secs(1));
+    /// let heartbeat = watchdog.heartbeat();
+    /// assert!(heartbeat.stop());
+    /// assert!(!heartbeat.stop(), "only the first stop prevents anything");
+    /// assert!(watchdog.await.is_err());
+    /// # }
+    /// ```
+    pub fn stop(&self) -> bool {
+        self.state.stop()
+    }
+
+    /// Sets the timeout, measured from the last beat; it may shorten or lengthen the window.
+    /// Returns `true` if it applied, `false` (changing nothing) if the watchdog had already
+    /// expired, been stopped or been dropped. A shorter timeout wakes the watchdog task; if
+    /// last beat + the new timeout has already passed, it expires at that poll.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::Watchdog;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let start = tokio::time::Instant::now();
+    /// let watchdog = Watchdog::new(Duration::from_secs(60));
+    /// let heartbeat = watchdog.heartbeat();
+    /// tokio::time::advance(Duration::from_secs(1)).await;
+    /// assert!(heartbeat.set_timeout(Duration::from_secs(5)));
+    /// let expired = watchdog.await.unwrap();
+    /// assert_eq!(expired.deadline() - start, Duration::from_secs(5));
+    /// # }
+    /// ```
+    pub fn set_timeout(&self, timeout: Duration) -> bool {
+        self.state.set_timeout(ticks(timeout))
+    }
+
+    /// The time left before the watchdog expires if no beat comes (zero once the instant has
+    /// passed but the watchdog task has not yet observed it), or `None` once an outcome is in
+    /// or the watchdog was dropped.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::Watchdog;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let watchdog = Watchdog::new(Duration::from_secs(10));
+    /// let heartbeat = watchdog.heartbeat();
+    /// tokio::time::advance(Duration::from_secs(4)).await;
+    /// assert_eq!(heartbeat.remaining(), Some(Duration::from_secs(6)));
+    /// drop(watchdog);
+    /// assert_eq!(heartbeat.remaining(), None);
+    /// # }
+    /// ```
+    pub fn remaining(&self) -> Option<Duration> {
+        let deadline = instant_at(self.origin, self.state.deadline()?);
+        Some(deadline.saturating_duration_since(Instant::now()))
+    }
+}
+
+impl fmt::Debug for Heartbeat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        debug_state(f, "Heartbeat", &self.state, self.origin)
+    }
+}
+
+fn debug_state(
+    f: &mut fmt::Formatter<'_>,
+    name: &str,
+    state: &State,
+    origin: Instant,
+) -> fmt::Result {
+    let (last_beat, phase) = state.snapshot();
+    f.debug_struct(name)
+        .field("state", &format_args!("{phase}"))
+        .field("last_beat", &instant_at(origin, last_beat))
+        .finish()
+}

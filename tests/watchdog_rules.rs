@@ -1,0 +1,329 @@
+//! Each numbered `Watchdog` rule, pinned at the exact instant on a paused clock.
+
+mod common;
+
+use std::task::Poll;
+use std::time::Duration;
+
+use common::{Probe, advance_to, ms};
+use deadlines::{Stopped, Watchdog};
+use futures_core::future::FusedFuture;
+use tokio::time::Instant;
+
+fn expired_at<E>(poll: Poll<Result<deadlines::Expired, E>>) -> Option<Instant> {
+    match poll {
+        Poll::Ready(Ok(expired)) => Some(expired.deadline()),
+        _ => None,
+    }
+}
+
+// Rule 1: it expires when Tokio time reaches last beat + timeout, once per arming.
+
+#[tokio::test(start_paused = true)]
+async fn expires_at_creation_plus_timeout_to_the_millisecond() {
+    let start = Instant::now();
+    let mut w = Probe::new(Watchdog::new(ms(100)));
+    assert!(w.poll().is_pending());
+    advance_to(start, ms(99)).await;
+    assert_eq!(w.wakes(), 0);
+    assert!(w.poll().is_pending());
+    advance_to(start, ms(100)).await;
+    assert_eq!(w.wakes(), 1);
+    assert_eq!(expired_at(w.poll()), Some(start + ms(100)));
+    assert!(w.get_ref().is_terminated());
+}
+
+#[tokio::test(start_paused = true)]
+async fn expires_at_last_beat_plus_timeout() {
+    let start = Instant::now();
+    let mut w = Probe::new(Watchdog::new(ms(100)));
+    let hb = w.get_ref().heartbeat();
+    assert!(w.poll().is_pending());
+    advance_to(start, ms(30)).await;
+    assert!(hb.beat());
+    advance_to(start, ms(80)).await;
+    assert!(hb.beat());
+    assert_eq!(w.get_ref().deadline(), Some(start + ms(180)));
+
+    advance_to(start, ms(179)).await;
+    assert!(w.poll().is_pending());
+    advance_to(start, ms(180)).await;
+    assert_eq!(expired_at(w.poll()), Some(start + ms(180)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn resolves_once_per_arming_and_polls_after_stay_pending() {
+    let start = Instant::now();
+    let mut w = Probe::new(Watchdog::new(ms(10)));
+    assert!(w.poll().is_pending());
+    advance_to(start, ms(10)).await;
+    assert!(w.poll().is_ready());
+    for _ in 0..3 {
+        assert!(w.poll().is_pending());
+    }
+    advance_to(start, ms(10_000)).await;
+    assert_eq!(w.wakes(), 1, "nothing wakes a delivered watchdog");
+    assert!(w.poll().is_pending());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_select_loop_does_not_spin_after_the_expiry() {
+    let start = Instant::now();
+    let watchdog = Watchdog::new(ms(100));
+    let end = tokio::time::sleep(ms(1_000));
+    tokio::pin!(watchdog, end);
+    let mut outcomes = Vec::new();
+    let mut iterations = 0;
+    loop {
+        iterations += 1;
+        assert!(iterations < 100, "the loop spins");
+        tokio::select! {
+            biased;
+            outcome = &mut watchdog => outcomes.push(outcome.map(|e| e.deadline() - start)),
+            () = &mut end => break,
+        }
+    }
+    assert_eq!(outcomes, [Ok(ms(100))]);
+    assert_eq!(iterations, 2);
+}
+
+// Rule 2: a beat returns whether it counted.
+
+#[tokio::test(start_paused = true)]
+async fn beats_return_false_after_expiry_stop_or_drop() {
+    let start = Instant::now();
+    let mut w = Probe::new(Watchdog::new(ms(10)));
+    let hb = w.get_ref().heartbeat();
+    assert!(hb.beat());
+    advance_to(start, ms(10)).await;
+    assert!(w.poll().is_ready());
+    assert!(!hb.beat(), "expired");
+
+    let w = Watchdog::new(ms(10));
+    let hb = w.heartbeat();
+    assert!(hb.stop());
+    assert!(!hb.beat(), "stopped");
+
+    let w = Watchdog::new(ms(10));
+    let hb = w.heartbeat();
+    drop(w);
+    assert!(!hb.beat(), "dropped");
+}
+
+// Rule 3: exactly one outcome per arming.
+
+#[tokio::test(start_paused = true)]
+async fn stop_after_the_instant_but_before_the_poll_wins() {
+    let start = Instant::now();
+    let mut w = Probe::new(Watchdog::new(ms(100)));
+    let hb = w.get_ref().heartbeat();
+    assert!(w.poll().is_pending());
+    advance_to(start, ms(100)).await;
+    assert_eq!(
+        w.wakes(),
+        1,
+        "the timer fired; the expiry is not yet decided"
+    );
+    assert!(hb.stop(), "the stop prevented the expiry");
+    assert!(matches!(w.poll(), Poll::Ready(Err(Stopped { .. }))));
+    assert!(!hb.stop());
+    assert!(w.poll().is_pending());
+}
+
+#[tokio::test(start_paused = true)]
+async fn stop_after_the_expiry_was_delivered_returns_false() {
+    let start = Instant::now();
+    let mut w = Probe::new(Watchdog::new(ms(100)));
+    let hb = w.get_ref().heartbeat();
+    assert!(w.poll().is_pending());
+    advance_to(start, ms(100)).await;
+    assert!(expired_at(w.poll()).is_some());
+    assert!(!hb.stop());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_racing_the_expiry_on_another_thread_gives_exactly_one_outcome() {
+    for _ in 0..200 {
+        let watchdog = Watchdog::new(Duration::ZERO);
+        let hb = watchdog.heartbeat();
+        let stopper = std::thread::spawn(move || hb.stop());
+        let outcome = watchdog.await;
+        let prevented = stopper.join().unwrap();
+        assert_eq!(
+            outcome.is_err(),
+            prevented,
+            "exactly one of expiry and stop"
+        );
+    }
+}
+
+// Rule 4: stop and a shortening set_timeout wake the watchdog task; nothing else does.
+
+#[tokio::test(start_paused = true)]
+async fn stop_wakes_the_watchdog_task() {
+    let mut w = Probe::new(Watchdog::new(ms(100)));
+    let hb = w.get_ref().heartbeat();
+    assert!(w.poll().is_pending());
+    assert!(hb.stop());
+    assert_eq!(w.wakes(), 1);
+    assert!(matches!(w.poll(), Poll::Ready(Err(_))));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_shortened_timeout_wakes_the_task_and_a_lengthened_one_does_not() {
+    let start = Instant::now();
+    let mut w = Probe::new(Watchdog::new(ms(100)));
+    let hb = w.get_ref().heartbeat();
+    assert!(w.poll().is_pending());
+
+    assert!(hb.set_timeout(ms(300)));
+    assert_eq!(w.wakes(), 0, "lengthening wakes nobody");
+    assert_eq!(w.get_ref().deadline(), Some(start + ms(300)));
+
+    advance_to(start, ms(20)).await;
+    assert!(hb.set_timeout(ms(50)));
+    assert_eq!(w.wakes(), 1, "shortening wakes the task");
+    assert!(w.poll().is_pending());
+    advance_to(start, ms(49)).await;
+    assert!(w.poll().is_pending());
+    advance_to(start, ms(50)).await;
+    assert_eq!(expired_at(w.poll()), Some(start + ms(50)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timeout_shortened_below_the_time_since_the_last_beat_expires_at_the_next_poll() {
+    let start = Instant::now();
+    let mut w = Probe::new(Watchdog::new(ms(100)));
+    let hb = w.get_ref().heartbeat();
+    assert!(w.poll().is_pending());
+    advance_to(start, ms(60)).await;
+    assert!(hb.set_timeout(ms(40)));
+    assert_eq!(w.wakes(), 1);
+    assert_eq!(expired_at(w.poll()), Some(start + ms(40)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hundred_thousand_beats_wake_the_watchdog_task_zero_times() {
+    let start = Instant::now();
+    let mut w = Probe::new(Watchdog::new(ms(1_000)));
+    let hb = w.get_ref().heartbeat();
+    assert!(w.poll().is_pending());
+    // 10^5 beats spread over 900 ms, all inside the first window.
+    for i in 0..100_000u64 {
+        if i % 1_000 == 0 {
+            advance_to(start, Duration::from_micros(i * 9)).await;
+        }
+        assert!(hb.beat());
+    }
+    assert_eq!(w.wakes(), 0);
+    let last_beat = start + Duration::from_micros(99_000 * 9);
+    assert_eq!(w.get_ref().deadline(), Some(last_beat + ms(1_000)));
+}
+
+// Rule 5: dropping every heartbeat does not stop the watchdog.
+
+#[tokio::test(start_paused = true)]
+async fn dropping_every_heartbeat_does_not_stop_it() {
+    let start = Instant::now();
+    let watchdog = Watchdog::new(ms(100));
+    let heartbeats: Vec<_> = (0..3).map(|_| watchdog.heartbeat()).collect();
+    advance_to(start, ms(40)).await;
+    assert!(heartbeats[1].beat());
+    drop(heartbeats);
+    let expired = watchdog.await.expect("silence is starvation: it fires");
+    assert_eq!(expired.deadline(), start + ms(140));
+    assert_eq!(Instant::now(), start + ms(140));
+}
+
+// Rule 6: the expiry is decided when observed; a beat before that counts.
+
+#[tokio::test(start_paused = true)]
+async fn a_beat_in_the_same_millisecond_as_the_expiry_counts() {
+    let start = Instant::now();
+    let mut w = Probe::new(Watchdog::new(ms(100)));
+    let hb = w.get_ref().heartbeat();
+    assert!(w.poll().is_pending());
+    advance_to(start, ms(100)).await;
+    assert_eq!(w.wakes(), 1, "the timer fired");
+    assert!(hb.beat(), "not yet decided: the beat counts");
+    assert!(w.poll().is_pending(), "and restarts the window");
+    advance_to(start, ms(199)).await;
+    assert!(w.poll().is_pending());
+    advance_to(start, ms(200)).await;
+    assert_eq!(expired_at(w.poll()), Some(start + ms(200)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_beat_long_after_the_instant_but_before_the_poll_counts() {
+    let start = Instant::now();
+    let mut w = Probe::new(Watchdog::new(ms(100)));
+    let hb = w.get_ref().heartbeat();
+    assert!(w.poll().is_pending());
+    advance_to(start, ms(150)).await;
+    assert!(hb.beat());
+    assert!(w.poll().is_pending());
+    advance_to(start, ms(250)).await;
+    assert_eq!(expired_at(w.poll()), Some(start + ms(250)));
+}
+
+// Rule 7 and cross-task use: beats from several tasks of the runtime.
+
+#[tokio::test(start_paused = true)]
+async fn beats_from_several_tasks_all_count() {
+    let start = Instant::now();
+    let watchdog = Watchdog::new(ms(100));
+    for (every, times) in [(30, 5), (70, 3), (45, 4)] {
+        let hb = watchdog.heartbeat();
+        tokio::spawn(async move {
+            for _ in 0..times {
+                tokio::time::sleep(ms(every)).await;
+                assert!(hb.beat());
+            }
+        });
+    }
+    // Last beats: 150 ms, 210 ms and 180 ms. The latest wins.
+    let expired = watchdog.await.unwrap();
+    assert_eq!(expired.deadline(), start + ms(310));
+    assert_eq!(Instant::now(), start + ms(310));
+}
+
+#[tokio::test(start_paused = true)]
+async fn rearm_after_an_expiry_and_after_a_stop_opens_a_fresh_window() {
+    let start = Instant::now();
+    let mut w = Probe::new(Watchdog::new(ms(100)));
+    let hb = w.get_ref().heartbeat();
+    assert!(w.poll().is_pending());
+    advance_to(start, ms(100)).await;
+    assert!(expired_at(w.poll()).is_some());
+
+    advance_to(start, ms(130)).await;
+    w.get().rearm();
+    assert!(!w.get_ref().is_terminated());
+    assert!(w.poll().is_pending());
+    assert_eq!(w.get_ref().deadline(), Some(start + ms(230)));
+    advance_to(start, ms(230)).await;
+    assert_eq!(expired_at(w.poll()), Some(start + ms(230)));
+
+    w.get().rearm();
+    assert!(hb.stop());
+    assert!(matches!(w.poll(), Poll::Ready(Err(_))));
+    w.get().rearm();
+    assert!(hb.beat(), "heartbeats of earlier armings count again");
+    assert!(w.poll().is_pending());
+    advance_to(start, ms(330)).await;
+    assert_eq!(expired_at(w.poll()), Some(start + ms(330)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn rearm_while_armed_restarts_the_window() {
+    let start = Instant::now();
+    let mut w = Probe::new(Watchdog::new(ms(100)));
+    assert!(w.poll().is_pending());
+    advance_to(start, ms(60)).await;
+    w.get().rearm();
+    assert!(w.poll().is_pending());
+    advance_to(start, ms(159)).await;
+    assert!(w.poll().is_pending());
+    advance_to(start, ms(160)).await;
+    assert_eq!(expired_at(w.poll()), Some(start + ms(160)));
+}
