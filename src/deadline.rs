@@ -118,7 +118,7 @@ pin_project! {
 }
 
 /// The value a [`Deadline`] (and the other primitives of this crate) completes with: the
-/// deadline that was reached.
+/// deadline that was reached, and when the expiry was observed.
 ///
 /// ```
 /// use std::time::Duration;
@@ -130,21 +130,22 @@ pin_project! {
 /// let at = Instant::now() + Duration::from_secs(5);
 /// let expired: Expired = Deadline::at(at).await;
 /// assert_eq!(expired.deadline(), at);
+/// assert_eq!(expired.overdue(), Duration::ZERO);
 /// assert_eq!(Instant::now(), at);
 /// # }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Expired {
     deadline: Instant,
+    observed: Instant,
 }
 
 impl Expired {
-    pub(crate) fn new(deadline: Instant) -> Self {
-        Self { deadline }
+    pub(crate) fn new(deadline: Instant, observed: Instant) -> Self {
+        Self { deadline, observed }
     }
 
-    /// The deadline that was reached. The expiry was observed at or after this instant, so
-    /// `Instant::now() - expired.deadline()` is how late it was seen.
+    /// The deadline that was reached. The expiry was observed at or after this instant.
     ///
     /// ```
     /// use std::time::Duration;
@@ -161,6 +162,24 @@ impl Expired {
     /// ```
     pub fn deadline(&self) -> Instant {
         self.deadline
+    }
+
+    /// How late the expiry was observed: from the deadline to the poll that delivered it
+    /// (Tokio's millisecond timer and a busy task both add to it).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::Deadline;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let deadline = Deadline::after(Duration::from_millis(10));
+    /// tokio::time::advance(Duration::from_millis(25)).await; // the owner was busy
+    /// assert_eq!(deadline.await.overdue(), Duration::from_millis(15));
+    /// # }
+    /// ```
+    pub fn overdue(&self) -> Duration {
+        self.observed.saturating_duration_since(self.deadline)
     }
 }
 
@@ -413,7 +432,8 @@ impl Future for Deadline {
                 continue;
             }
             *this.target = None;
-            return Poll::Ready(Expired::new(target));
+            // One clock read per delivered expiry, for `Expired::overdue`.
+            return Poll::Ready(Expired::new(target, Instant::now()));
         }
     }
 }

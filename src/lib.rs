@@ -15,10 +15,7 @@
 //! | [`Deadline`] | a future over one `Sleep`: reset on every heartbeat, stop, re-arm; fires once |
 //! | [`Watchdog`] + [`Heartbeat`] | a timeout that other tasks and threads extend with a wait-free beat |
 //! | [`Watchdog::guard`] → [`Guarded`] | `tokio::time::timeout` with a deadline other tasks push back |
-//!
-//! More primitives (keyed `Keepalives`, stream adapters such as `debounce`, and
-//! graceful-shutdown helpers) are specified in the design contract and arrive in later
-//! releases.
+//! | [`Keepalives`] | a heartbeat deadline per key (a million sessions) on one timer; a beat costs no timer operation |
 //!
 //! # Example
 //!
@@ -66,12 +63,14 @@
 mod clock;
 mod deadline;
 mod guard;
+mod keepalive;
 mod state;
 mod sync;
 mod watchdog;
 
 pub use deadline::{Deadline, Expired};
 pub use guard::Guarded;
+pub use keepalive::Keepalives;
 pub use watchdog::{Heartbeat, Stopped, Watchdog};
 
 // The README's example compiles as a doctest, so it cannot go stale.

@@ -55,10 +55,124 @@ pub(crate) enum Decision {
     Idle,
 }
 
+/// The packed word of the module docs, and the operations on it. A [`State`] holds one for
+/// a watchdog; `Keepalives` holds one per key (in a [`KeyState`]).
+#[derive(Debug)]
+pub(crate) struct Word(AtomicU64);
+
+impl Word {
+    /// Armed, with a last beat at `now`.
+    pub(crate) fn new(now: u64) -> Self {
+        Self(AtomicU64::new(now.min(MAX_TICK)))
+    }
+
+    /// Records a beat at `now`. Returns `false` if an outcome is in or the owner is gone.
+    /// Wait-free where the target has an atomic max instruction, a compare-exchange loop
+    /// otherwise; it wakes nobody.
+    pub(crate) fn beat(&self, now: u64) -> bool {
+        // Relaxed: the beat publishes nothing but the tick in this word, and every
+        // read-modify-write of one word reads the latest value in its modification order, so
+        // the decision's compare-exchange cannot miss a beat ordered before it. Terminal bits
+        // make the word larger than any tick, so `fetch_max` leaves them as they are.
+        let prev = self.0.fetch_max(now.min(MAX_TICK), Ordering::Relaxed);
+        prev & TERMINAL == 0
+    }
+
+    /// Sets `STOPPED`. Returns `true` exactly when this prevented the expiry: no expiry was
+    /// decided and no other `stop` or close came first. Wakes nobody.
+    pub(crate) fn stop(&self) -> bool {
+        // Release: what the stopper wrote before stopping happens-before the decision that
+        // reads `STOPPED` (Acquire). `EXPIRED` is set only on a word with no terminal bit, so
+        // once `STOPPED` is in, no expiry can be decided.
+        let prev = self.0.fetch_or(STOPPED, Ordering::Release);
+        prev & TERMINAL == 0
+    }
+
+    /// Arms anew from `now`, clearing any outcome. For the owner only.
+    pub(crate) fn rearm(&self, now: u64) {
+        let now = now.min(MAX_TICK);
+        let mut current = self.0.load(Ordering::Relaxed);
+        loop {
+            // Keep a later beat if one landed already: the last beat never moves back.
+            let next = (current & MAX_TICK).max(now);
+            // Relaxed suffices: the word carries no other data, and a beat that reads the new
+            // word is simply counted in the new arming.
+            match self
+                .0
+                .compare_exchange_weak(current, next, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return,
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// Marks the owner gone: later beats and stops return `false`.
+    pub(crate) fn close(&self) {
+        // Relaxed: nobody waits on this bit; it only makes the handles' results `false`.
+        self.0.fetch_or(CLOSED, Ordering::Relaxed);
+    }
+
+    /// The expiry decision at tick `now` for `timeout`: expired when `now >= last beat +
+    /// timeout` and nothing terminal happened first, decided by one compare-exchange from the
+    /// exact word judged. A beat that lands before the exchange is counted and restarts the
+    /// window (as in Go 1.23, the expiry is decided when it is observed, not when its instant
+    /// passes). Returns `Pending` without registering anything.
+    pub(crate) fn judge(&self, timeout: u64, now: u64) -> Decision {
+        // Acquire pairs with `stop`'s Release. A stale read is harmless: a stale tick makes the
+        // exchange below fail, and callers that must see a `stop` order it by a lock.
+        let mut current = self.0.load(Ordering::Acquire);
+        loop {
+            if current & (EXPIRED | CLOSED) != 0 {
+                return Decision::Idle;
+            }
+            if current & STOPPED != 0 {
+                return Decision::Stopped;
+            }
+            let deadline = current.saturating_add(timeout);
+            if now < deadline {
+                return Decision::Pending(deadline);
+            }
+            // Acquire on failure: the word that beat us may be a `stop`'s.
+            match self.0.compare_exchange(
+                current,
+                current | EXPIRED,
+                Ordering::Acquire,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Decision::Expired(deadline),
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// The last beat's tick, or `None` once an outcome is in or the owner is gone.
+    pub(crate) fn last_beat(&self) -> Option<u64> {
+        let current = self.0.load(Ordering::Acquire);
+        (current & TERMINAL == 0).then_some(current)
+    }
+
+    /// The last beat's tick and which terminal state holds, for `Debug`.
+    pub(crate) fn snapshot(&self) -> (u64, &'static str) {
+        let current = self.0.load(Ordering::Relaxed);
+        // Dropped first: it is final, and a handle may still set `STOPPED` afterwards.
+        let phase = if current & CLOSED != 0 {
+            "dropped"
+        } else if current & EXPIRED != 0 {
+            "expired"
+        } else if current & STOPPED != 0 {
+            "stopped"
+        } else {
+            "armed"
+        };
+        (current & MAX_TICK, phase)
+    }
+}
+
 /// The shared state of one watchdog and its heartbeats.
 #[derive(Debug)]
 pub(crate) struct State {
-    word: AtomicU64,
+    word: Word,
     slot: Mutex<Slot>,
 }
 
@@ -73,7 +187,7 @@ impl State {
     /// Armed, with a last beat at tick 0 (creation counts as a beat).
     pub(crate) fn new(timeout: u64) -> Self {
         Self {
-            word: AtomicU64::new(0),
+            word: Word::new(0),
             slot: Mutex::new(Slot {
                 timeout,
                 waker: None,
@@ -86,26 +200,15 @@ impl State {
         self.slot.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Records a beat at `now`. Returns `false` if the watchdog had already expired, been
-    /// stopped, or been dropped. Wait-free where the target has an atomic max instruction, a
-    /// compare-exchange loop otherwise; it wakes nobody.
-    pub(crate) fn beat(&self, now: u64) -> bool {
-        // Relaxed: the beat publishes nothing but the tick in this word, and every
-        // read-modify-write of one word reads the latest value in its modification order, so
-        // the decision's compare-exchange cannot miss a beat ordered before it. Terminal bits
-        // make the word larger than any tick, so `fetch_max` leaves them as they are.
-        let prev = self.word.fetch_max(now.min(MAX_TICK), Ordering::Relaxed);
-        prev & TERMINAL == 0
+    /// The packed word, which heartbeats beat.
+    pub(crate) fn pulse(&self) -> &Word {
+        &self.word
     }
 
     /// Stops the watchdog. Returns `true` exactly when this call prevented the expiry: no
     /// expiry was decided and no other `stop` or drop came first. Wakes the watchdog task.
     pub(crate) fn stop(&self) -> bool {
-        // Release: what the stopper wrote before stopping happens-before the watchdog's
-        // decision that reads `STOPPED` (Acquire). `EXPIRED` is set only on a word with no
-        // terminal bit, so once `STOPPED` is in, no expiry can be decided.
-        let prev = self.word.fetch_or(STOPPED, Ordering::Release);
-        if prev & TERMINAL != 0 {
+        if !self.word.stop() {
             return false;
         }
         self.wake();
@@ -120,7 +223,7 @@ impl State {
         let waker = {
             let mut slot = self.lock();
             // Under the lock, as the decision is: if it came first, its `EXPIRED` is visible.
-            if self.word.load(Ordering::Acquire) & TERMINAL != 0 {
+            if self.word.last_beat().is_none() {
                 return false;
             }
             let shorter = timeout < slot.timeout;
@@ -135,97 +238,36 @@ impl State {
 
     /// Arms anew from `now`, clearing any outcome. For the owner only.
     pub(crate) fn rearm(&self, now: u64) {
-        let now = now.min(MAX_TICK);
-        let mut current = self.word.load(Ordering::Relaxed);
-        loop {
-            // Keep a later beat if one landed already: the last beat never moves back.
-            let next = (current & MAX_TICK).max(now);
-            // Relaxed suffices: the word carries no other data, and a beat that reads the new
-            // word is simply counted in the new arming.
-            match self.word.compare_exchange_weak(
-                current,
-                next,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return,
-                Err(actual) => current = actual,
-            }
-        }
+        self.word.rearm(now);
     }
 
     /// Marks the watchdog dropped: later beats, stops and `set_timeout` calls return `false`.
     pub(crate) fn close(&self) {
-        // Relaxed: nobody waits on this bit; it only makes the handles' results `false`.
-        self.word.fetch_or(CLOSED, Ordering::Relaxed);
+        self.word.close();
     }
 
-    /// The expiry decision, at tick `now`, by the watchdog's poll.
+    /// The expiry decision, at tick `now`, by the watchdog's poll; see [`Word::judge`].
     ///
-    /// Expired when `now >= last beat + timeout` and nothing terminal happened first. A beat
-    /// that lands before the decision's exchange is counted and restarts the window (as in Go
-    /// 1.23, the expiry is decided when it is observed, not when its instant passes). On
-    /// `Pending`, `waker` is registered before the lock is released, so a `stop` either is seen
-    /// here or finds the waker.
+    /// Holds the lock throughout, so `set_timeout` is ordered before or after it. On
+    /// `Pending`, `waker` is registered before the lock is released, so a `stop` either is
+    /// seen here (its bit was set before it took the lock to wake) or finds the waker.
     pub(crate) fn decide(&self, now: u64, waker: &Waker) -> Decision {
         let mut slot = self.lock();
-        // Acquire pairs with `stop`'s Release. A stale read is harmless: a `STOPPED` set before
-        // a `stop` took the lock is visible through the lock, and a stale tick makes the
-        // exchange below fail.
-        let mut current = self.word.load(Ordering::Acquire);
-        loop {
-            if current & (EXPIRED | CLOSED) != 0 {
-                return Decision::Idle;
-            }
-            if current & STOPPED != 0 {
-                return Decision::Stopped;
-            }
-            let deadline = current.saturating_add(slot.timeout);
-            if now < deadline {
-                match &mut slot.waker {
-                    Some(registered) if registered.will_wake(waker) => {}
-                    other => *other = Some(waker.clone()),
-                }
-                return Decision::Pending(deadline);
-            }
-            // Acquire on failure: the word that beat us may be a `stop`'s.
-            match self.word.compare_exchange(
-                current,
-                current | EXPIRED,
-                Ordering::Acquire,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return Decision::Expired(deadline),
-                Err(actual) => current = actual,
+        let decision = self.word.judge(slot.timeout, now);
+        if let Decision::Pending(_) = decision {
+            match &mut slot.waker {
+                Some(registered) if registered.will_wake(waker) => {}
+                other => *other = Some(waker.clone()),
             }
         }
+        decision
     }
 
     /// The deadline tick (last beat + timeout), or `None` once an outcome is in or the
     /// watchdog is dropped.
     pub(crate) fn deadline(&self) -> Option<u64> {
         let slot = self.lock();
-        let current = self.word.load(Ordering::Acquire);
-        if current & TERMINAL != 0 {
-            return None;
-        }
-        Some(current.saturating_add(slot.timeout))
-    }
-
-    /// The last beat's tick and which terminal state holds, for `Debug`. Takes no lock.
-    pub(crate) fn snapshot(&self) -> (u64, &'static str) {
-        let current = self.word.load(Ordering::Relaxed);
-        // Dropped first: it is final, and a handle may still set `STOPPED` afterwards.
-        let phase = if current & CLOSED != 0 {
-            "dropped"
-        } else if current & EXPIRED != 0 {
-            "expired"
-        } else if current & STOPPED != 0 {
-            "stopped"
-        } else {
-            "armed"
-        };
-        (current & MAX_TICK, phase)
+        Some(self.word.last_beat()?.saturating_add(slot.timeout))
     }
 
     fn wake(&self) {
@@ -236,11 +278,40 @@ impl State {
     }
 }
 
+/// The state of one key of a `Keepalives` set, shared with that key's heartbeats.
+///
+/// Only the word is shared in earnest: the set's owner alone writes `timeout` and `queued`
+/// (heartbeats read `timeout` for `remaining`), so Relaxed accesses suffice for them.
+#[derive(Debug)]
+pub(crate) struct KeyState {
+    pub(crate) word: Word,
+    /// This key's timeout in ticks.
+    pub(crate) timeout: AtomicU64,
+    /// The tick of this key's one live entry in the set's queue; other entries are stale.
+    pub(crate) queued: AtomicU64,
+}
+
+impl KeyState {
+    pub(crate) fn new(now: u64, timeout: u64) -> Self {
+        Self {
+            word: Word::new(now),
+            timeout: AtomicU64::new(timeout),
+            queued: AtomicU64::new(now.saturating_add(timeout)),
+        }
+    }
+
+    /// The deadline tick, or `None` once an outcome is in or the key left the set.
+    pub(crate) fn deadline(&self) -> Option<u64> {
+        let timeout = self.timeout.load(Ordering::Relaxed);
+        Some(self.word.last_beat()?.saturating_add(timeout))
+    }
+}
+
 #[cfg(test)]
 #[allow(dead_code)] // used by loom-tests, which compiles this file; not by this crate's tests
 impl State {
     /// The raw word, for the loom models' deliberately broken twins of these operations.
     pub(crate) fn word(&self) -> &AtomicU64 {
-        &self.word
+        &self.word.0
     }
 }

@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use crate::clock::{instant_at, tick, ticks};
 use crate::deadline::{Deadline, Expired};
 use crate::guard::Guarded;
-use crate::state::{Decision, State};
+use crate::state::{Decision, KeyState, State, Word};
 
 pin_project! {
     /// A timeout that other tasks and threads push back with a wait-free [`Heartbeat`].
@@ -135,8 +135,15 @@ pin_project! {
 /// ```
 #[derive(Clone)]
 pub struct Heartbeat {
-    state: Arc<State>,
+    target: Target,
     origin: Instant,
+}
+
+/// What a heartbeat beats: a watchdog, or one key of a [`Keepalives`](crate::Keepalives) set.
+#[derive(Clone)]
+enum Target {
+    Watchdog(Arc<State>),
+    Key(Arc<KeyState>),
 }
 
 /// The error a [`Watchdog`] resolves with when a [`Heartbeat::stop`] came before the expiry.
@@ -208,7 +215,7 @@ impl Watchdog {
     /// ```
     pub fn heartbeat(&self) -> Heartbeat {
         Heartbeat {
-            state: self.state.clone(),
+            target: Target::Watchdog(self.state.clone()),
             origin: self.origin,
         }
     }
@@ -304,12 +311,10 @@ impl Future for Watchdog {
             return Poll::Pending;
         }
         loop {
+            let now = Instant::now();
             // The decision registers `cx`'s waker for `stop` and a shortening `set_timeout`;
             // the timer below wakes the task at the deadline.
-            match this
-                .state
-                .decide(tick(*this.origin, Instant::now()), cx.waker())
-            {
+            match this.state.decide(tick(*this.origin, now), cx.waker()) {
                 Decision::Pending(deadline) => {
                     // Later than before (beats moved it): a store, the timer is re-set when it
                     // fires. Earlier (a shortened timeout): the timer is reset now.
@@ -322,7 +327,8 @@ impl Future for Watchdog {
                 Decision::Expired(deadline) => {
                     *this.done = true;
                     this.timer.as_mut().stop();
-                    return Poll::Ready(Ok(Expired::new(instant_at(*this.origin, deadline))));
+                    let deadline = instant_at(*this.origin, deadline);
+                    return Poll::Ready(Ok(Expired::new(deadline, now)));
                 }
                 Decision::Stopped => {
                     *this.done = true;
@@ -362,11 +368,26 @@ impl FusedFuture for Watchdog {
 
 impl fmt::Debug for Watchdog {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        debug_state(f, "Watchdog", &self.state, self.origin)
+        debug_state(f, "Watchdog", self.state.pulse(), self.origin)
     }
 }
 
 impl Heartbeat {
+    /// A heartbeat for one key of a `Keepalives` set, whose ticks count from `origin`.
+    pub(crate) fn for_key(key: Arc<KeyState>, origin: Instant) -> Self {
+        Self {
+            target: Target::Key(key),
+            origin,
+        }
+    }
+
+    fn word(&self) -> &Word {
+        match &self.target {
+            Target::Watchdog(state) => state.pulse(),
+            Target::Key(key) => &key.word,
+        }
+    }
+
     /// Records a beat: the window restarts from now. Returns `true` when the beat counted,
     /// `false` when the watchdog had already expired, been stopped or been dropped.
     ///
@@ -396,7 +417,7 @@ impl Heartbeat {
     /// Under a paused test clock, beat from tasks of that runtime. A thread outside every
     /// runtime reads the real clock, which a paused clock does not follow.
     pub fn beat(&self) -> bool {
-        self.state.beat(tick(self.origin, Instant::now()))
+        self.word().beat(tick(self.origin, Instant::now()))
     }
 
     /// Stops the watchdog, which then resolves `Err(Stopped)`. Returns `true` exactly when
@@ -417,7 +438,11 @@ impl Heartbeat {
     /// # }
     /// ```
     pub fn stop(&self) -> bool {
-        self.state.stop()
+        match &self.target {
+            Target::Watchdog(state) => state.stop(),
+            // The set's owner finds the key stopped when its deadline comes, and drops it.
+            Target::Key(key) => key.word.stop(),
+        }
     }
 
     /// Sets the timeout, measured from the last beat; it may shorten or lengthen the window.
@@ -441,7 +466,10 @@ impl Heartbeat {
     /// # }
     /// ```
     pub fn set_timeout(&self, timeout: Duration) -> bool {
-        self.state.set_timeout(ticks(timeout))
+        match &self.target {
+            Target::Watchdog(state) => state.set_timeout(ticks(timeout)),
+            Target::Key(_) => false,
+        }
     }
 
     /// The time left before the watchdog expires if no beat comes (zero once the instant has
@@ -463,24 +491,28 @@ impl Heartbeat {
     /// # }
     /// ```
     pub fn remaining(&self) -> Option<Duration> {
-        let deadline = instant_at(self.origin, self.state.deadline()?);
+        let deadline = match &self.target {
+            Target::Watchdog(state) => state.deadline()?,
+            Target::Key(key) => key.deadline()?,
+        };
+        let deadline = instant_at(self.origin, deadline);
         Some(deadline.saturating_duration_since(Instant::now()))
     }
 }
 
 impl fmt::Debug for Heartbeat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        debug_state(f, "Heartbeat", &self.state, self.origin)
+        debug_state(f, "Heartbeat", self.word(), self.origin)
     }
 }
 
 fn debug_state(
     f: &mut fmt::Formatter<'_>,
     name: &str,
-    state: &State,
+    word: &Word,
     origin: Instant,
 ) -> fmt::Result {
-    let (last_beat, phase) = state.snapshot();
+    let (last_beat, phase) = word.snapshot();
     f.debug_struct(name)
         .field("state", &format_args!("{phase}"))
         .field("last_beat", &instant_at(origin, last_beat))

@@ -4,7 +4,7 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::time::Duration;
 
-use deadlines::{Deadline, Expired, Guarded, Heartbeat, Stopped, Watchdog};
+use deadlines::{Deadline, Expired, Guarded, Heartbeat, Keepalives, Stopped, Watchdog};
 use futures_core::future::FusedFuture;
 
 fn is_send_sync<T: Send + Sync + 'static>() {}
@@ -47,6 +47,12 @@ fn public_types_are_send_sync_and_debug() {
     is_debug::<Heartbeat>();
     is_debug::<Stopped>();
     is_debug::<Guarded<std::future::Pending<()>>>();
+    is_send_sync::<Keepalives<String>>();
+    // `Keepalives` is `Debug` whatever its key type.
+    struct NotDebug;
+    is_debug::<Keepalives<NotDebug>>();
+    fn is_stream<S: futures_core::stream::FusedStream<Item = (String, Expired)> + Unpin>() {}
+    is_stream::<Keepalives<String>>();
     fn is_error<E: std::error::Error + Send + Sync + 'static>() {}
     is_error::<Stopped>();
     fn is_clone<T: Clone>() {}
@@ -94,4 +100,16 @@ async fn watchdog_types_debug_and_compose() {
     );
     assert!(format!("{g:?}").contains("Guarded"));
     assert!(g.await.is_err());
+}
+
+fn keepalives_of(timeout: Duration) -> Keepalives<u64> {
+    Keepalives::new(timeout)
+}
+
+#[tokio::test(start_paused = true)]
+async fn keepalives_debug_names_its_state() {
+    let mut set = keepalives_of(Duration::from_millis(5));
+    let heartbeat: Heartbeat = set.insert(1);
+    assert!(format!("{set:?}").starts_with("Keepalives { len: 1, queued_checks: 1, "));
+    assert!(format!("{heartbeat:?}").starts_with("Heartbeat { state: armed"));
 }

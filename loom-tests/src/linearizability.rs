@@ -176,12 +176,12 @@ fn three_threads(beat: Beat, second: Op) {
 
 #[test]
 fn g_two_beaters_and_the_decision_are_linearizable() {
-    three_threads(State::beat, Op::Beat(6));
+    three_threads(crate::models::shipped_beat, Op::Beat(6));
 }
 
 #[test]
 fn g_a_beater_a_stopper_and_the_decision_are_linearizable() {
-    three_threads(State::beat, Op::Stop);
+    three_threads(crate::models::shipped_beat, Op::Stop);
 }
 
 #[test]

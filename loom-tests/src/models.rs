@@ -14,8 +14,8 @@ use crate::support::*;
 
 const TIMEOUT: u64 = 10;
 
-fn shipped_beat(state: &State, now: u64) -> bool {
-    state.beat(now)
+pub(crate) fn shipped_beat(state: &State, now: u64) -> bool {
+    state.pulse().beat(now)
 }
 fn shipped_stop(state: &State) -> bool {
     state.stop()
@@ -91,10 +91,10 @@ fn stop_vs_expiry(stop: Stop) {
             }
             other => panic!("unexpected decision {other:?}"),
         };
-        assert_eq!(state.snapshot(), (0, phase));
+        assert_eq!(state.pulse().snapshot(), (0, phase));
         // The outcome holds: a second stop never succeeds, a beat never counts.
         assert!(!state.stop());
-        assert!(!state.beat(11));
+        assert!(!state.pulse().beat(11));
     });
 }
 
@@ -161,7 +161,7 @@ fn rearm_vs_late_beat(rearm: Rearm) {
 
         let beater = {
             let state = state.clone();
-            thread::spawn(move || state.beat(20))
+            thread::spawn(move || state.pulse().beat(20))
         };
         rearm(&state, 15);
         let counted = beater.join().unwrap();
@@ -171,7 +171,7 @@ fn rearm_vs_late_beat(rearm: Rearm) {
             Some(expected),
             "a beat that counted was lost by the rearm"
         );
-        assert!(state.beat(21), "beats count after the rearm");
+        assert!(state.pulse().beat(21), "beats count after the rearm");
     });
 }
 
@@ -193,14 +193,14 @@ fn drop_vs_beat(close: Close) {
         let state = Arc::new(State::new(TIMEOUT));
         let heartbeat = state.clone();
         let beater = thread::spawn(move || {
-            heartbeat.beat(5);
+            heartbeat.pulse().beat(5);
             heartbeat
         });
         close(&state);
         drop(state);
         let heartbeat = beater.join().unwrap();
         assert!(
-            !heartbeat.beat(6),
+            !heartbeat.pulse().beat(6),
             "a beat counted after the watchdog was dropped"
         );
         assert!(!heartbeat.stop());

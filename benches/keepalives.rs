@@ -1,0 +1,341 @@
+//! `Keepalives` beside what it replaces, at 10^4, 10^5 and 10^6 keys, keys touched in a
+//! shuffled order:
+//!
+//! - `keepalives_beat/{ours,heartbeat,delay_queue}/N`: one heartbeat. Ours:
+//!   `Keepalives::beat(&key)`, or `Heartbeat::beat()` on the handle `insert` returned (the
+//!   session's own task beating). Baseline: `DelayQueue::reset(&map[&key], timeout)`, with a
+//!   `HashMap<u64, delay_queue::Key>`.
+//! - `keepalives_insert/...`: inserting all N keys into an empty set (time per key).
+//! - `keepalives_remove/...`: removing all N keys (time per key).
+//! - `keepalives_expire/...`: every key due at once, on a paused clock: the time to yield
+//!   them all (time per key).
+//! - Memory, printed before the benches: heap bytes per key (a counting allocator) for ours,
+//!   for `DelayQueue` + map, and for one spawned task with a `Sleep` per key.
+//!
+//! Run: `cargo bench --bench keepalives`, then
+//! `python3 scripts/bench_ratios.py keepalives_beat` (and `_insert`, `_remove`, `_expire`).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::collections::HashMap;
+use std::future::poll_fn;
+use std::hint::black_box;
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use deadlines::Keepalives;
+use tokio::runtime::Runtime;
+use tokio_util::time::{DelayQueue, delay_queue};
+
+const SIZES: [usize; 3] = [10_000, 100_000, 1_000_000];
+const TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// Counts the bytes currently allocated, to measure memory per key.
+struct Counting;
+
+static ALLOCATED: AtomicIsize = AtomicIsize::new(0);
+
+// SAFETY: every method forwards to the system allocator with the caller's arguments, and only
+// adds a counter update; the bench is a separate binary, not part of the library (which
+// forbids unsafe code).
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATED.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: forwarded as received.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        ALLOCATED.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: forwarded as received.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATED.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
+        // SAFETY: forwarded as received.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocated() -> isize {
+    ALLOCATED.load(Ordering::Relaxed)
+}
+
+/// 0..n in a fixed pseudo-random order (xorshift, Fisher-Yates): reproducible runs.
+fn shuffled(n: usize) -> Vec<u64> {
+    shuffled_with(n, 0x9E37_79B9_7F4A_7C15)
+}
+
+fn shuffled_with(n: usize, seed: u64) -> Vec<u64> {
+    let mut keys: Vec<u64> = (0..n as u64).collect();
+    let mut state = seed;
+    for i in (1..n).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        keys.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+    keys
+}
+
+fn runtime(paused: bool) -> Runtime {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(paused)
+        .build()
+        .unwrap();
+    // Some versions only honour `start_paused` from inside the runtime: make sure.
+    if paused {
+        rt.block_on(async {});
+    }
+    rt
+}
+
+fn ours(keys: &[u64]) -> Keepalives<u64> {
+    let mut set = Keepalives::new(TIMEOUT);
+    for &key in keys {
+        drop(set.insert(key));
+    }
+    set
+}
+
+type Baseline = (DelayQueue<u64>, HashMap<u64, delay_queue::Key>);
+
+fn baseline(keys: &[u64]) -> Baseline {
+    let mut queue = DelayQueue::new();
+    let mut map = HashMap::new();
+    for &key in keys {
+        map.insert(key, queue.insert(key, TIMEOUT));
+    }
+    (queue, map)
+}
+
+/// Heap bytes per key held by `build(keys)`'s result.
+fn bytes_per_key<T>(keys: &[u64], build: impl FnOnce(&[u64]) -> T) -> f64 {
+    let before = allocated();
+    let built = build(keys);
+    let bytes = allocated() - before;
+    drop(black_box(built));
+    bytes as f64 / keys.len() as f64
+}
+
+fn memory() {
+    eprintln!("heap bytes per key (counting allocator):");
+    eprintln!(
+        "{:>9}  {:>10}  {:>18}  {:>14}  {:>8}  {:>8}",
+        "keys", "keepalives", "delay_queue + map", "task per key", "vs dq", "vs task"
+    );
+    for n in SIZES {
+        let keys = shuffled(n);
+        let rt = runtime(true);
+        let _guard = rt.enter();
+        let ours = bytes_per_key(&keys, ours);
+        let dq = bytes_per_key(&keys, baseline);
+        let tasks = {
+            let before = allocated();
+            let handles: Vec<_> = keys
+                .iter()
+                .map(|_| tokio::spawn(tokio::time::sleep(TIMEOUT)))
+                .collect();
+            // Let every task run once, so its `Sleep` is registered with the timer.
+            rt.block_on(tokio::task::yield_now());
+            // The vector of handles is the bench's, not the tasks': leave it out.
+            let handles_bytes = handles.capacity() * std::mem::size_of_val(&handles[0]);
+            let bytes = allocated() - before - handles_bytes as isize;
+            for handle in &handles {
+                handle.abort();
+            }
+            rt.block_on(tokio::task::yield_now());
+            bytes as f64 / n as f64
+        };
+        eprintln!(
+            "{n:>9}  {ours:>10.1}  {dq:>18.1}  {tasks:>14.1}  {:>7.2}x  {:>7.2}x",
+            ours / dq,
+            ours / tasks
+        );
+    }
+}
+
+fn beat(c: &mut Criterion) {
+    memory();
+    let rt = runtime(false);
+    let _guard = rt.enter();
+    let mut group = c.benchmark_group("keepalives_beat");
+    group.measurement_time(Duration::from_secs(3));
+    group.warm_up_time(Duration::from_secs(1));
+    for n in SIZES {
+        // Inserted in one shuffled order, beaten in another: neither the map nor the memory
+        // behind it is walked in allocation order.
+        let keys = shuffled(n);
+        let touch = shuffled_with(n, 0xD1B5_4A32_D192_ED03);
+        group.throughput(Throughput::Elements(1));
+        let set = ours(&keys);
+        group.bench_with_input(BenchmarkId::new("ours", n), &touch, |b, touch| {
+            let mut i = 0;
+            b.iter(|| {
+                i = (i + 1) % touch.len();
+                set.beat(&touch[i])
+            })
+        });
+        // The same beats through the handles `insert` returns, as each session's own task
+        // would make them: no lookup, the handle points at the key's word.
+        let mut set = Keepalives::new(TIMEOUT);
+        let mut handles: Vec<_> = keys.iter().map(|&key| (key, set.insert(key))).collect();
+        handles.sort_unstable_by_key(|&(key, _)| key);
+        group.bench_function(BenchmarkId::new("heartbeat", n), |b| {
+            let mut i = 0;
+            b.iter(|| {
+                i = (i + 1) % touch.len();
+                handles[touch[i] as usize].1.beat()
+            })
+        });
+        drop((set, handles));
+        let (mut queue, map) = baseline(&keys);
+        group.bench_with_input(BenchmarkId::new("delay_queue", n), &touch, |b, touch| {
+            let mut i = 0;
+            b.iter(|| {
+                i = (i + 1) % touch.len();
+                queue.reset(&map[&touch[i]], TIMEOUT)
+            })
+        });
+    }
+    group.finish();
+}
+
+/// Times `work` over a fresh set of each kind per sample, per key.
+fn per_key_group<A, B>(
+    c: &mut Criterion,
+    name: &str,
+    setup_ours: impl Fn(&[u64]) -> A,
+    work_ours: impl Fn(&mut A, &[u64]),
+    setup_baseline: impl Fn(&[u64]) -> B,
+    work_baseline: impl Fn(&mut B, &[u64]),
+    rt: &Runtime,
+) {
+    let _guard = rt.enter();
+    let mut group = c.benchmark_group(name);
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(3));
+    group.warm_up_time(Duration::from_millis(500));
+    for n in SIZES {
+        let keys = shuffled(n);
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_with_input(BenchmarkId::new("ours", n), &keys, |b, keys| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let mut state = setup_ours(keys);
+                    let start = std::time::Instant::now();
+                    work_ours(&mut state, keys);
+                    total += start.elapsed();
+                    drop(state);
+                }
+                total
+            })
+        });
+        group.bench_with_input(BenchmarkId::new("delay_queue", n), &keys, |b, keys| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let mut state = setup_baseline(keys);
+                    let start = std::time::Instant::now();
+                    work_baseline(&mut state, keys);
+                    total += start.elapsed();
+                    drop(state);
+                }
+                total
+            })
+        });
+    }
+    group.finish();
+}
+
+fn insert(c: &mut Criterion) {
+    let rt = runtime(false);
+    per_key_group(
+        c,
+        "keepalives_insert",
+        |_| Keepalives::new(TIMEOUT),
+        |set, keys| {
+            for &key in keys {
+                drop(set.insert(key));
+            }
+        },
+        |_| (DelayQueue::new(), HashMap::new()),
+        |(queue, map): &mut Baseline, keys| {
+            for &key in keys {
+                map.insert(key, queue.insert(key, TIMEOUT));
+            }
+        },
+        &rt,
+    );
+}
+
+fn remove(c: &mut Criterion) {
+    let rt = runtime(false);
+    per_key_group(
+        c,
+        "keepalives_remove",
+        ours,
+        |set, keys| {
+            for key in keys.iter().rev() {
+                set.remove(key);
+            }
+        },
+        baseline,
+        |(queue, map): &mut Baseline, keys| {
+            for key in keys.iter().rev() {
+                if let Some(entry) = map.remove(key) {
+                    queue.remove(&entry);
+                }
+            }
+        },
+        &rt,
+    );
+}
+
+fn expire(c: &mut Criterion) {
+    // A paused clock: every key is due after one advance, and no real time passes.
+    let rt = runtime(true);
+    let drain_ours = |set: &mut Keepalives<u64>, keys: &[u64]| {
+        rt.block_on(async {
+            tokio::time::advance(TIMEOUT).await;
+            for _ in 0..keys.len() {
+                black_box(poll_fn(|cx| set.poll_expired(cx)).await);
+            }
+        })
+    };
+    let drain_baseline = |(queue, map): &mut Baseline, keys: &[u64]| {
+        rt.block_on(async {
+            tokio::time::advance(TIMEOUT).await;
+            let mut cx = Context::from_waker(Waker::noop());
+            for _ in 0..keys.len() {
+                let expired = loop {
+                    match queue.poll_expired(&mut cx) {
+                        Poll::Ready(Some(expired)) => break expired,
+                        _ => tokio::task::yield_now().await,
+                    }
+                };
+                map.remove(expired.get_ref());
+            }
+        })
+    };
+    per_key_group(
+        c,
+        "keepalives_expire",
+        ours,
+        drain_ours,
+        baseline,
+        drain_baseline,
+        &rt,
+    );
+}
+
+criterion_group!(benches, beat, insert, remove, expire);
+criterion_main!(benches);

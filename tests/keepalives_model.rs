@@ -1,0 +1,215 @@
+//! Random inserts, beats, heartbeat beats, removes, clock advances and drains on a
+//! `Keepalives`, against a reference model: a `HashMap` from key to deadline.
+//!
+//! Times are microseconds since the start. A drain yields exactly the keys whose deadline has
+//! passed (the decision reads the clock). After a pending poll, the owner must be woken once
+//! the timer wheel has processed the earliest deadline's millisecond, rounded up.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::{counting_waker, us};
+use deadlines::{Heartbeat, Keepalives};
+use proptest::prelude::*;
+use tokio::time::Instant;
+
+const KEYS: u8 = 6;
+const TIMEOUT: u64 = 10_000;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Insert(u8),
+    InsertWithTimeout(u8, u64),
+    Beat(u8),
+    HeartbeatBeat(u8),
+    HeartbeatStop(u8),
+    Remove(u8),
+    Advance(u64),
+    Drain,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let key = 0..KEYS;
+    prop_oneof![
+        3 => key.clone().prop_map(Op::Insert),
+        1 => (key.clone(), 0u64..25_000).prop_map(|(k, t)| Op::InsertWithTimeout(k, t)),
+        3 => key.clone().prop_map(Op::Beat),
+        3 => key.clone().prop_map(Op::HeartbeatBeat),
+        1 => key.clone().prop_map(Op::HeartbeatStop),
+        1 => key.prop_map(Op::Remove),
+        5 => prop_oneof![0u64..2_000, 0u64..15_000].prop_map(Op::Advance),
+        4 => Just(Op::Drain),
+    ]
+}
+
+/// A key of the model: its last beat, its timeout, which life it is in, and whether a
+/// heartbeat stopped it (it then stays until its deadline, never yielded).
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    last: u64,
+    timeout: u64,
+    life: u32,
+    stopped: bool,
+}
+
+#[derive(Debug, Default)]
+struct Model {
+    now: u64,
+    entries: HashMap<u8, Entry>,
+    lives: u32,
+}
+
+impl Model {
+    fn insert(&mut self, key: u8, timeout: u64) -> u32 {
+        let now = self.now;
+        match self.entries.get_mut(&key) {
+            Some(entry) if !entry.stopped => {
+                entry.last = entry.last.max(now);
+                entry.timeout = timeout;
+                entry.life
+            }
+            _ => {
+                self.lives += 1;
+                let life = self.lives;
+                self.entries.insert(
+                    key,
+                    Entry {
+                        last: now,
+                        timeout,
+                        life,
+                        stopped: false,
+                    },
+                );
+                life
+            }
+        }
+    }
+    fn live(&self, key: u8, life: Option<u32>) -> Option<&Entry> {
+        self.entries
+            .get(&key)
+            .filter(|e| !e.stopped && life.is_none_or(|l| e.life == l))
+    }
+    fn beat(&mut self, key: u8, life: Option<u32>) -> bool {
+        let now = self.now;
+        if self.live(key, life).is_none() {
+            return false;
+        }
+        let entry = self.entries.get_mut(&key).unwrap();
+        entry.last = entry.last.max(now);
+        true
+    }
+    fn stop(&mut self, key: u8, life: u32) -> bool {
+        if self.live(key, Some(life)).is_none() {
+            return false;
+        }
+        self.entries.get_mut(&key).unwrap().stopped = true;
+        true
+    }
+    fn deadline(&self, key: u8) -> Option<u64> {
+        self.live(key, None).map(|e| e.last + e.timeout)
+    }
+    fn drain(&mut self) -> Vec<(u8, u64)> {
+        let now = self.now;
+        let mut out: Vec<(u8, u64)> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| !e.stopped && e.last + e.timeout <= now)
+            .map(|(&k, e)| (k, e.last + e.timeout))
+            .collect();
+        out.sort();
+        for (key, _) in &out {
+            self.entries.remove(key);
+        }
+        // Stopped keys leave silently once their deadline passed.
+        self.entries
+            .retain(|_, e| !(e.stopped && e.last + e.timeout <= now));
+        out
+    }
+    /// The earliest deadline of any entry: the set's timer fires by then.
+    fn earliest(&self) -> Option<u64> {
+        self.entries.values().map(|e| e.last + e.timeout).min()
+    }
+}
+
+fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let start = Instant::now();
+        let (waker, wakes) = counting_waker();
+        let mut set = Keepalives::new(us(TIMEOUT));
+        let mut model = Model::default();
+        let mut handles: HashMap<u8, (Heartbeat, u32)> = HashMap::new();
+        let mut waiting: Option<usize> = None;
+
+        for op in ops {
+            match op {
+                Op::Insert(key) => {
+                    let heartbeat = set.insert(key);
+                    handles.insert(key, (heartbeat, model.insert(key, TIMEOUT)));
+                }
+                Op::InsertWithTimeout(key, timeout) => {
+                    let heartbeat = set.insert_with_timeout(key, us(timeout));
+                    handles.insert(key, (heartbeat, model.insert(key, timeout)));
+                }
+                Op::Beat(key) => prop_assert_eq!(set.beat(&key), model.beat(key, None)),
+                Op::HeartbeatBeat(key) => {
+                    if let Some((heartbeat, life)) = handles.get(&key) {
+                        prop_assert_eq!(heartbeat.beat(), model.beat(key, Some(*life)));
+                    }
+                }
+                Op::HeartbeatStop(key) => {
+                    if let Some((heartbeat, life)) = handles.get(&key) {
+                        prop_assert_eq!(heartbeat.stop(), model.stop(key, *life));
+                    }
+                }
+                Op::Remove(key) => {
+                    prop_assert_eq!(set.remove(&key), model.entries.remove(&key).is_some());
+                }
+                Op::Advance(step) => {
+                    tokio::time::advance(us(step)).await;
+                    model.now += step;
+                }
+                Op::Drain => {
+                    let before = wakes();
+                    let got = common::drain(&mut set, &waker);
+                    let want: Vec<_> = model
+                        .drain()
+                        .into_iter()
+                        .map(|(k, t)| (k, start + us(t)))
+                        .collect();
+                    prop_assert_eq!(got, want);
+                    waiting = Some(before.max(wakes()));
+                }
+            }
+            if let Some(before) = waiting
+                && model
+                    .earliest()
+                    .is_some_and(|t| t.div_ceil(1_000) <= model.now / 1_000)
+            {
+                prop_assert!(wakes() > before, "a key is due but the owner was not woken");
+                waiting = None;
+            }
+            prop_assert_eq!(set.len(), model.entries.len());
+            for key in 0..KEYS {
+                prop_assert_eq!(set.contains(&key), model.live(key, None).is_some());
+                let deadline = model.deadline(key).map(|t| start + us(t));
+                prop_assert_eq!(set.deadline(&key), deadline);
+            }
+        }
+        Ok(())
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1_000))]
+
+    #[test]
+    fn keepalives_match_the_reference_model(ops in prop::collection::vec(op(), 1..60)) {
+        run(ops)?;
+    }
+}

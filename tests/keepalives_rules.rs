@@ -1,0 +1,287 @@
+//! `Keepalives` on a paused clock: each key's expiry at the exact instant, beats from the
+//! owner and from heartbeats, removal, re-insertion, per-key timeouts, mass expiry, wakeups.
+
+mod common;
+
+use std::future::poll_fn;
+use std::time::Duration;
+
+use common::{advance_to, counting_waker, drain, ms};
+use deadlines::Keepalives;
+use futures_util::StreamExt;
+use tokio::time::Instant;
+
+#[tokio::test(start_paused = true)]
+async fn each_key_expires_at_its_exact_instant() {
+    let start = Instant::now();
+    let (waker, wakes) = counting_waker();
+    let mut set = Keepalives::new(ms(100));
+    set.insert(1);
+    advance_to(start, ms(30)).await;
+    set.insert(2);
+    assert!(drain(&mut set, &waker).is_empty());
+
+    advance_to(start, ms(99)).await;
+    assert_eq!(wakes(), 0);
+    assert!(drain(&mut set, &waker).is_empty());
+    advance_to(start, ms(100)).await;
+    assert_eq!(wakes(), 1);
+    assert_eq!(drain(&mut set, &waker), [(1, start + ms(100))]);
+    advance_to(start, ms(129)).await;
+    assert!(drain(&mut set, &waker).is_empty());
+    advance_to(start, ms(130)).await;
+    assert_eq!(drain(&mut set, &waker), [(2, start + ms(130))]);
+    assert!(set.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn beats_by_key_and_by_heartbeat_both_postpone_the_expiry() {
+    let start = Instant::now();
+    let (waker, _) = counting_waker();
+    let mut set = Keepalives::new(ms(100));
+    set.insert("owner-beaten");
+    let heartbeat = set.insert("self-beaten");
+    set.insert("silent");
+    advance_to(start, ms(60)).await;
+    assert!(set.beat(&"owner-beaten"));
+    assert!(heartbeat.beat());
+    assert_eq!(set.deadline(&"owner-beaten"), Some(start + ms(160)));
+    assert_eq!(heartbeat.remaining(), Some(ms(100)));
+
+    advance_to(start, ms(100)).await;
+    assert_eq!(drain(&mut set, &waker), [("silent", start + ms(100))]);
+    advance_to(start, ms(159)).await;
+    assert!(drain(&mut set, &waker).is_empty());
+    advance_to(start, ms(160)).await;
+    assert_eq!(
+        drain(&mut set, &waker),
+        [
+            ("owner-beaten", start + ms(160)),
+            ("self-beaten", start + ms(160))
+        ]
+    );
+    assert!(!heartbeat.beat(), "the expired key's heartbeat is dead");
+    assert_eq!(heartbeat.remaining(), None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_key_removed_before_or_after_its_instant_is_never_yielded() {
+    let start = Instant::now();
+    let (waker, _) = counting_waker();
+    let mut set = Keepalives::new(ms(100));
+    let early = set.insert("early");
+    set.insert("late");
+    set.insert("kept");
+    advance_to(start, ms(50)).await;
+    assert!(set.remove(&"early"));
+    assert!(!early.beat());
+    advance_to(start, ms(150)).await; // "late" is due, not yet polled
+    assert!(set.remove(&"late"));
+    assert!(!set.remove(&"late"));
+    assert_eq!(drain(&mut set, &waker), [("kept", start + ms(100))]);
+    advance_to(start, ms(10_000)).await;
+    assert!(drain(&mut set, &waker).is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn re_insert_replaces_the_deadline_and_keeps_the_heartbeats() {
+    let start = Instant::now();
+    let (waker, _) = counting_waker();
+    let mut set = Keepalives::new(ms(100));
+    let first = set.insert(7);
+    advance_to(start, ms(80)).await;
+    let second = set.insert(7);
+    assert_eq!(set.len(), 1);
+    assert_eq!(set.deadline(&7), Some(start + ms(180)));
+    advance_to(start, ms(179)).await;
+    assert!(drain(&mut set, &waker).is_empty());
+    assert!(
+        first.beat() && second.beat(),
+        "a live key keeps its heartbeats"
+    );
+    advance_to(start, ms(279)).await;
+    assert_eq!(drain(&mut set, &waker), [(7, start + ms(279))]);
+
+    // After the expiry, a new life: the old heartbeats stay dead.
+    let third = set.insert(7);
+    assert!(!first.beat() && !second.beat());
+    assert!(third.beat());
+    advance_to(start, ms(379)).await;
+    assert_eq!(drain(&mut set, &waker), [(7, start + ms(379))]);
+
+    // After a removal, too.
+    set.insert(7);
+    set.remove(&7);
+    let fifth = set.insert(7);
+    assert!(fifth.beat());
+    advance_to(start, ms(479)).await;
+    assert_eq!(drain(&mut set, &waker), [(7, start + ms(479))]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn per_key_timeouts_interleave_with_the_set_wide_one() {
+    let start = Instant::now();
+    let (waker, _) = counting_waker();
+    let mut set = Keepalives::new(ms(100));
+    set.insert("default");
+    set.insert_with_timeout("short", ms(30));
+    set.insert_with_timeout("long", ms(250));
+    advance_to(start, ms(10)).await;
+    set.insert_with_timeout("later-short", ms(40));
+
+    let mut seen = Vec::new();
+    for t in [30, 50, 100, 250] {
+        advance_to(start, ms(t)).await;
+        seen.extend(drain(&mut set, &waker));
+    }
+    assert_eq!(
+        seen,
+        [
+            ("short", start + ms(30)),
+            ("later-short", start + ms(50)),
+            ("default", start + ms(100)),
+            ("long", start + ms(250)),
+        ]
+    );
+
+    // Re-inserting with a shorter timeout moves the key earlier.
+    set.insert("moved");
+    set.insert_with_timeout("moved", ms(10));
+    advance_to(start, ms(260)).await;
+    assert_eq!(drain(&mut set, &waker), [("moved", start + ms(260))]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hundred_thousand_keys_due_at_one_millisecond_are_yielded_in_one_drain() {
+    let start = Instant::now();
+    let (waker, wakes) = counting_waker();
+    let mut set = Keepalives::new(ms(100));
+    for key in 0..100_000u32 {
+        set.insert(key);
+    }
+    assert!(drain(&mut set, &waker).is_empty());
+    advance_to(start, ms(100)).await;
+    assert_eq!(wakes(), 1, "one timer for the whole set");
+    let yielded = drain(&mut set, &waker);
+    assert_eq!(yielded.len(), 100_000);
+    assert!(yielded.iter().all(|&(_, at)| at == start + ms(100)));
+    assert_eq!(yielded.iter().map(|&(key, _)| key).max(), Some(99_999));
+    assert!(set.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_stream_stays_pending_when_empty_and_wakes_on_insert() {
+    let start = Instant::now();
+    let (waker, wakes) = counting_waker();
+    let mut set: Keepalives<u8> = Keepalives::new(ms(100));
+    assert!(drain(&mut set, &waker).is_empty());
+    advance_to(start, ms(10_000)).await;
+    assert_eq!(wakes(), 0, "an empty set has nothing to wake for");
+    set.insert(1);
+    assert_eq!(wakes(), 1, "an insert wakes the owner");
+
+    // The same through the Stream impl, with the insert from another branch of a select.
+    let start = Instant::now();
+    let mut set: Keepalives<&str> = Keepalives::new(ms(100));
+    let mut inserted = false;
+    let (key, expired) = loop {
+        tokio::select! {
+            next = set.next() => break next.expect("the set never ends"),
+            () = tokio::time::sleep(ms(5)), if !inserted => {
+                set.insert("late");
+                inserted = true;
+            }
+        }
+    };
+    assert_eq!((key, expired.deadline()), ("late", start + ms(105)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stopped_key_is_never_yielded_and_leaves_at_its_deadline() {
+    let start = Instant::now();
+    let (waker, _) = counting_waker();
+    let mut set = Keepalives::new(ms(100));
+    let heartbeat = set.insert(1);
+    set.insert(2);
+    assert!(heartbeat.stop());
+    assert!(!heartbeat.stop());
+    assert!(!set.contains(&1));
+    assert!(!set.beat(&1));
+    assert_eq!(set.deadline(&1), None);
+    assert_eq!(set.len(), 2, "counted until its deadline");
+    advance_to(start, ms(100)).await;
+    assert_eq!(drain(&mut set, &waker), [(2, start + ms(100))]);
+    assert!(set.is_empty());
+
+    // Re-inserting a stopped key gives it a fresh life.
+    let old = set.insert(3);
+    old.stop();
+    let new = set.insert(3);
+    assert!(set.contains(&3) && new.beat() && !old.beat());
+}
+
+#[tokio::test(start_paused = true)]
+async fn keyed_heartbeats_refuse_set_timeout() {
+    let mut set = Keepalives::new(ms(100));
+    let heartbeat = set.insert(1);
+    assert!(!heartbeat.set_timeout(ms(1)));
+    assert_eq!(set.deadline(&1), Some(Instant::now() + ms(100)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn unknown_keys_and_a_dropped_set_are_defined() {
+    let mut set: Keepalives<String> = Keepalives::new(ms(100));
+    assert!(!set.beat(&"nobody".to_owned()));
+    assert!(!set.remove(&"nobody".to_owned()));
+    assert!(!set.contains(&"nobody".to_owned()));
+    assert_eq!(set.deadline(&"nobody".to_owned()), None);
+    let heartbeat = set.insert("x".to_owned());
+    drop(set);
+    assert!(!heartbeat.beat());
+    assert!(!heartbeat.stop());
+    assert_eq!(heartbeat.remaining(), None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn zero_and_huge_timeouts() {
+    let start = Instant::now();
+    let (waker, _) = counting_waker();
+    let mut set = Keepalives::new(Duration::ZERO);
+    set.insert("now");
+    set.insert_with_timeout("never", Duration::MAX);
+    assert_eq!(drain(&mut set, &waker), [("now", start)]);
+    advance_to(start, Duration::from_secs(86_400 * 365)).await;
+    assert!(drain(&mut set, &waker).is_empty());
+    assert!(set.contains(&"never"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn memory_returns_after_mass_removal() {
+    let mut set = Keepalives::new(ms(100));
+    for key in 0..10_000u32 {
+        set.insert(key);
+    }
+    for key in 0..10_000u32 {
+        set.remove(&key);
+    }
+    let debug = format!("{set:?}");
+    let checks: usize = debug
+        .split("queued_checks: ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .expect("Debug shows queued_checks");
+    assert!(checks <= 64, "stale checks were dropped: {debug}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn poll_expired_yields_a_key_and_its_lateness() {
+    let start = Instant::now();
+    let mut set = Keepalives::new(ms(100));
+    set.insert("k");
+    advance_to(start, ms(130)).await; // the owner was busy
+    let (key, expired) = poll_fn(|cx| set.poll_expired(cx)).await;
+    assert_eq!(key, "k");
+    assert_eq!(expired.deadline(), start + ms(100));
+    assert_eq!(expired.overdue(), ms(30));
+}
