@@ -16,6 +16,9 @@
 //! | [`Watchdog`] + [`Heartbeat`] | a timeout that other tasks and threads extend with a wait-free beat |
 //! | [`Watchdog::guard`] → [`Guarded`] | `tokio::time::timeout` with a deadline other tasks push back |
 //! | [`Keepalives`] | a heartbeat deadline per key (a million sessions) on one timer; a beat costs no timer operation |
+//! | [`stream`] | `debounce` (leading, trailing, `max_wait`), `debounce_batch`, `idle_timeout`, `keepalive` |
+//! | `Shutdown` | graceful shutdown: named tasks, a grace period, cleanup run once, on SIGTERM (feature `shutdown`) |
+//! | `TaskSet` | stoppable tasks by key, each with its own cancellation token (feature `shutdown`) |
 //!
 //! # Example
 //!
@@ -64,13 +67,22 @@ mod clock;
 mod deadline;
 mod guard;
 mod keepalive;
+#[cfg(feature = "shutdown")]
+mod shutdown;
 mod state;
+pub mod stream;
 mod sync;
+#[cfg(feature = "shutdown")]
+mod task_set;
 mod watchdog;
 
 pub use deadline::{Deadline, Expired};
 pub use guard::Guarded;
 pub use keepalive::Keepalives;
+#[cfg(feature = "shutdown")]
+pub use shutdown::{DrainReport, Shutdown};
+#[cfg(feature = "shutdown")]
+pub use task_set::{StopReport, TaskExit, TaskSet};
 pub use watchdog::{Heartbeat, Stopped, Watchdog};
 
 // The README's example compiles as a doctest, so it cannot go stale.

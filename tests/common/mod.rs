@@ -267,7 +267,10 @@ pub async fn record<S: futures_core::Stream>(
         tokio::select! {
             biased;
             item = stream.next() => match item {
-                Some(item) => recorded.items.push((Instant::now() - start, item)),
+                Some(item) => {
+                    assert!(recorded.items.len() < 100_000, "the stream spins");
+                    recorded.items.push((Instant::now() - start, item));
+                }
                 None => {
                     recorded.ended = Some(Instant::now() - start);
                     return recorded;
@@ -352,4 +355,13 @@ pub async fn let_tasks_run() {
     for _ in 0..8 {
         tokio::task::yield_now().await;
     }
+}
+
+/// Awaits `future`, failing the test if it is still pending after a year of Tokio time. On a
+/// paused clock that year passes at once when nothing else is due, so a future that would
+/// hang for ever fails the test instead of hanging it.
+pub async fn without_hanging<F: Future>(future: F) -> F::Output {
+    tokio::time::timeout(Duration::from_secs(365 * 86_400), future)
+        .await
+        .expect("the future hangs")
 }

@@ -1,0 +1,1024 @@
+//! [`Shutdown`]: stop cleanly on a signal, with a grace period, and say what did not stop.
+//!
+//! The drain phases and the comparison to tokio-util's `CancellationToken` and `TaskTracker`
+//! are documented on [`Shutdown`] itself, where rustdoc shows them (this module is private and
+//! its types are re-exported from the crate root).
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::runtime::Handle;
+use tokio::sync::{Notify, watch};
+use tokio::task::{AbortHandle, JoinHandle};
+use tokio::time::Instant;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+use tokio_util::task::TaskTracker;
+use tokio_util::task::task_tracker::{TaskTrackerToken, TrackedFuture};
+
+use crate::clock::saturating_after;
+use crate::deadline::Deadline;
+use crate::task_set::{CatchUnwind, lock};
+
+/// A graceful-shutdown coordinator: a trigger, the tasks to wait for, a grace period, cleanup
+/// that runs exactly once, and a report that names what finished and what was aborted.
+///
+/// `Shutdown` is cheap to clone (one `Arc`); every clone is the same coordinator. The
+/// shutdown is *triggered* by [`trigger`](Self::trigger), by a signal once
+/// [`listen_for_signals`](Self::listen_for_signals) runs, or by the first
+/// [`drain`](Self::drain). Tasks learn of it through [`token`](Self::token) or
+/// [`triggered`](Self::triggered), and should then wind down. Tasks to wait for are spawned
+/// with a name by [`spawn`](Self::spawn) (they can be aborted, and are named in the report)
+/// or wrapped with [`track`](Self::track) (they are waited for, but cannot be aborted).
+/// Cleanup is registered with [`on_cleanup`](Self::on_cleanup). Dropping every clone
+/// neither triggers nor aborts anything (as with a `TaskTracker`): tasks keep running.
+///
+/// [`drain(grace)`](Self::drain) runs the shutdown, once, however many tasks call it:
+///
+/// ```text
+/// drain(grace = 500 ms) called at 0; "db-sync" needs 120 ms to wind down, "exporter" ignores the trigger
+///
+/// time (ms)    0                   120                                  500
+///              |--------------------|------------------------------------|
+/// 1 trigger    token cancelled: triggered() completes, tasks start winding down
+/// 2 wait       tracked work ends ...db-sync finished ...................... grace is over
+/// 3 abort                                                                 exporter aborted, and dropped
+/// 4 cleanup                                                               hooks run once, in order
+/// 5 report                                                                DrainReport { finished: ["db-sync"],
+///                                                                           aborted: ["exporter"], elapsed: 500 ms }
+/// ```
+///
+/// When all tracked work ends before the grace period does, phases 3 to 5 follow at once
+/// (at 120 ms above, with nothing to abort). A second signal, or [`force`](Self::force),
+/// cuts the wait short:
+///
+/// ```text
+/// drain(grace = 500 ms) called at 0; force() (or a second signal) at 200
+///
+/// time (ms)    0                         200                            500
+///              |--------------------------|
+/// 1 trigger    token cancelled
+/// 2 wait       ...........................force: stop waiting
+/// 3 abort                                 everything still running is aborted, not waited for
+/// 4 cleanup                               hooks run once: forcing does not skip cleanup
+/// 5 report                                DrainReport { forced: true, elapsed: 200 ms, .. }
+/// ```
+///
+/// Rules, each pinned by a test in `tests/shutdown_*.rs`:
+///
+/// 1. The first `drain` starts the drain, in a task of its own; every `drain` call (the
+///    first, later ones, concurrent ones from many tasks) waits for that one drain and
+///    returns a clone of its report. The grace period of the first call is the one used.
+/// 2. Cleanup hooks run exactly once, after the abort phase, in the order registered, one
+///    at a time. A hook registered after they ran is refused (`on_cleanup` returns `false`).
+///    A hook that panics is counted in [`DrainReport::hooks_panicked`]; the next still runs.
+/// 3. Stragglers are aborted at exactly the end of the grace period, and the drain waits for
+///    their futures to be dropped before it runs the hooks (unless forced), so cleanup never
+///    races with an aborted task's destructors.
+/// 4. A task spawned after the trigger is tracked like any other: it starts with a cancelled
+///    token, and a drain still waiting waits for it within the same grace period. A drain
+///    stops waiting as soon as the tracked work is done, and a task spawned once the drain
+///    has stopped waiting is aborted at once, before its future is ever polled.
+/// 5. The report names tasks running at the trigger or spawned after it, in spawn order; a
+///    task that ended before the trigger is not in it (its name is freed when it ends, so a
+///    long-running service does not accumulate names).
+/// 6. A panic in a named task is caught and reported in [`DrainReport::panicked`]; it is not
+///    propagated, beyond the task's own `JoinHandle`.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use std::time::Duration;
+/// use deadlines::Shutdown;
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let shutdown = Shutdown::new();
+/// // In a service: `shutdown.listen_for_signals()?;`
+///
+/// let token = shutdown.token();
+/// shutdown.spawn("db-sync", async move {
+///     token.cancelled().await;
+///     tokio::time::sleep(Duration::from_millis(120)).await; // the final write
+/// });
+/// shutdown.spawn("exporter", async {
+///     std::future::pending::<()>().await; // ignores the trigger
+/// });
+/// let offline = Arc::new(AtomicUsize::new(0));
+/// let marked = offline.clone();
+/// shutdown.on_cleanup(move || async move {
+///     marked.fetch_add(1, Ordering::SeqCst); // mark every connected user offline
+/// });
+///
+/// let report = shutdown.drain(Duration::from_millis(500)).await;
+/// assert_eq!(report.finished, ["db-sync"]);
+/// assert_eq!(report.aborted, ["exporter"]);
+/// assert_eq!(report.elapsed, Duration::from_millis(500));
+/// assert!(!report.forced);
+/// assert_eq!(offline.load(Ordering::SeqCst), 1);
+///
+/// // Draining again, from anywhere, returns the same report and runs nothing twice.
+/// assert_eq!(shutdown.drain(Duration::ZERO).await, report);
+/// assert_eq!(offline.load(Ordering::SeqCst), 1);
+/// # }
+/// ```
+///
+/// # Comparison to tokio-util
+///
+/// `Shutdown` is built from a [`CancellationToken`] (the trigger) and a [`TaskTracker`] (the
+/// work to wait for), which is how [Tokio's shutdown guide] says to do it. It adds what every
+/// service otherwise writes around them:
+///
+/// - a grace period: [`TaskTracker::wait`] waits for ever, and a tracker can neither abort
+///   its tasks nor name them; `drain` waits at most `grace`, then aborts what is left;
+/// - a report naming what finished, panicked and was aborted, and how long it took;
+/// - signals: SIGINT, SIGTERM, SIGHUP and SIGQUIT, and a second signal that forces;
+/// - cleanup hooks run exactly once, however many tasks call `drain`.
+///
+/// Use `CancellationToken` and `TaskTracker` directly when there is nothing to abort or name
+/// (every task is sure to stop promptly), when tasks are not `Send` or run on a `LocalSet`
+/// (`TaskTracker::spawn_local`), or when shutdown is a tree of subsystems, each with its own
+/// token and tracker; [`token`](Self::token) gives a child token to hang such a tree under a
+/// `Shutdown`. To stop one task among many, by key, use [`TaskSet`](crate::TaskSet).
+///
+/// # Cancel safety
+///
+/// Dropping a `drain` future does not stop the drain: it runs in a task of its own, and a
+/// later `drain` returns its report.
+///
+/// # Panics
+///
+/// [`spawn`](Self::spawn), [`drain`](Self::drain) and
+/// [`listen_for_signals`](Self::listen_for_signals) panic outside a Tokio runtime, as
+/// [`tokio::spawn`] does; `drain` also needs the time driver. No `Duration` panics: a grace
+/// period too large to add to the current instant saturates to about 30 years (effectively
+/// never; `Duration::MAX` waits for the tracked work however long it takes).
+///
+/// # Precision
+///
+/// The grace period ends at the first poll at or after its instant, on Tokio's millisecond
+/// timer. A task that ends in the very millisecond the grace period ends races with the abort:
+/// it is reported as finished or as aborted, depending on which the runtime polls first.
+///
+/// [Tokio's shutdown guide]: https://tokio.rs/tokio/topics/shutdown
+#[derive(Clone)]
+pub struct Shutdown {
+    inner: Arc<Inner>,
+}
+
+/// What a [`Shutdown::drain`] did: which named tasks finished, panicked or were aborted, how
+/// many cleanup hooks ran, how long it took and whether it was forced.
+///
+/// Task names are listed in spawn order (not the order they ended); a name given to several
+/// tasks appears once per task.
+///
+/// ```
+/// use std::time::Duration;
+/// use deadlines::{DrainReport, Shutdown};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let shutdown = Shutdown::new();
+/// shutdown.spawn("flush", shutdown.triggered());
+/// shutdown.spawn("stuck", std::future::pending::<()>());
+/// shutdown.spawn("buggy", async { panic!("bug") });
+/// let tracked = shutdown.track(std::future::pending::<()>());
+///
+/// let report: DrainReport = shutdown.drain(Duration::from_secs(2)).await;
+/// assert_eq!(report.finished, ["flush"]);
+/// assert_eq!(report.panicked, ["buggy"]);
+/// assert_eq!(report.aborted, ["stuck"]);
+/// assert_eq!(report.abandoned, 1, "the tracked future never completed");
+/// assert_eq!(report.elapsed, Duration::from_secs(2));
+/// assert!(!report.is_clean());
+/// # drop(tracked);
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DrainReport {
+    /// Named tasks that ran to completion.
+    pub finished: Vec<String>,
+    /// Named tasks that panicked.
+    pub panicked: Vec<String>,
+    /// Named tasks still running when the grace period ended (or the drain was forced), which
+    /// the drain aborted.
+    pub aborted: Vec<String>,
+    /// Futures wrapped by [`Shutdown::track`] still pending when the drain stopped waiting.
+    /// A future cannot be aborted from outside: its owner decides when to drop it. Exact
+    /// unless the drain was forced (then named tasks not yet dropped may be counted too).
+    pub abandoned: usize,
+    /// Cleanup hooks that ran (including those that panicked).
+    pub hooks_run: usize,
+    /// Cleanup hooks that panicked.
+    pub hooks_panicked: usize,
+    /// From the first `drain` call to the end of the last hook.
+    pub elapsed: Duration,
+    /// Whether [`Shutdown::force`] (or a second signal) cut the drain short, while named or
+    /// tracked work was still running.
+    pub forced: bool,
+}
+
+struct Inner {
+    /// Elect the one `trigger` and the one `force` call that return `true`.
+    triggered: AtomicBool,
+    forced: AtomicBool,
+    /// Set by the first `listen_for_signals`: one listener per coordinator.
+    listening: AtomicBool,
+    /// Cancelled by the trigger: what tasks watch.
+    trigger: CancellationToken,
+    /// Cancelled by `force`: what the drain watches while it waits.
+    force: CancellationToken,
+    /// Counts named tasks (until they end) and `track`ed futures (until dropped).
+    tracker: TaskTracker,
+    state: Mutex<State>,
+    /// Notified (all waiters) when the last named task ends.
+    idle: Notify,
+}
+
+struct State {
+    next_id: u64,
+    /// Named tasks not yet ended, by id (ids grow in spawn order).
+    running: HashMap<u64, Running>,
+    /// Named tasks that ended after the trigger, for the report.
+    ended: Vec<(u64, String, Ending)>,
+    /// The drain has begun aborting: new tasks are aborted as they are spawned.
+    aborting: bool,
+    /// The report is built: endings are no longer recorded.
+    reported: bool,
+    hooks: VecDeque<Hook>,
+    /// The hooks have run: `on_cleanup` refuses new ones.
+    hooks_done: bool,
+    /// The drain, once started: its report is `Some` when it is done.
+    drain: Option<watch::Receiver<Option<DrainReport>>>,
+}
+
+struct Running {
+    name: String,
+    /// `None` between the insertion of the entry and the return of `tokio::spawn`.
+    abort: Option<AbortHandle>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    Finished,
+    Panicked,
+    Aborted,
+}
+
+type Hook = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
+
+impl Shutdown {
+    /// A coordinator that is not triggered, tracks nothing and has no cleanup hooks.
+    ///
+    /// ```
+    /// use deadlines::Shutdown;
+    ///
+    /// let shutdown = Shutdown::new();
+    /// assert!(!shutdown.is_triggered());
+    /// ```
+    pub fn new() -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                triggered: AtomicBool::new(false),
+                forced: AtomicBool::new(false),
+                listening: AtomicBool::new(false),
+                trigger: CancellationToken::new(),
+                force: CancellationToken::new(),
+                tracker: TaskTracker::new(),
+                state: Mutex::new(State {
+                    next_id: 0,
+                    running: HashMap::new(),
+                    ended: Vec::new(),
+                    aborting: false,
+                    reported: false,
+                    hooks: VecDeque::new(),
+                    hooks_done: false,
+                    drain: None,
+                }),
+                idle: Notify::new(),
+            }),
+        }
+    }
+
+    /// Triggers the shutdown: every [`token`](Self::token) is cancelled and every
+    /// [`triggered`](Self::triggered) future completes. Returns `true` for the call that
+    /// triggered it, `false` if it was already triggered. It does not wait, abort or run
+    /// cleanup: that is [`drain`](Self::drain)'s work.
+    ///
+    /// ```
+    /// use deadlines::Shutdown;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let shutdown = Shutdown::new();
+    /// let token = shutdown.token();
+    /// assert!(shutdown.trigger());
+    /// assert!(!shutdown.trigger(), "already triggered");
+    /// assert!(token.is_cancelled());
+    /// shutdown.triggered().await; // completes at once
+    /// # }
+    /// ```
+    pub fn trigger(&self) -> bool {
+        // Relaxed: the swap only elects the one caller that returns `true` (read-modify-writes
+        // of one atomic are totally ordered whatever the ordering); the token's own locking
+        // publishes the trigger to the tasks that wait on it.
+        let first = !self.inner.triggered.swap(true, Ordering::Relaxed);
+        self.inner.trigger.cancel();
+        first
+    }
+
+    /// Triggers the shutdown if it was not, and forces it: a running or later
+    /// [`drain`](Self::drain) stops waiting and aborts every task still running at once, then
+    /// runs the cleanup hooks. Returns `true` for the call that forced it. A second signal
+    /// calls this once [`listen_for_signals`](Self::listen_for_signals) runs.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::Shutdown;
+    /// use tokio::time::Instant;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let shutdown = Shutdown::new();
+    /// shutdown.spawn("stuck", std::future::pending::<()>());
+    /// let impatient = shutdown.clone();
+    /// tokio::spawn(async move {
+    ///     tokio::time::sleep(Duration::from_secs(3)).await;
+    ///     assert!(impatient.force());
+    /// });
+    ///
+    /// let start = Instant::now();
+    /// let report = shutdown.drain(Duration::from_secs(30)).await;
+    /// assert!(report.forced);
+    /// assert_eq!(report.aborted, ["stuck"]);
+    /// assert_eq!(start.elapsed(), Duration::from_secs(3));
+    /// # }
+    /// ```
+    pub fn force(&self) -> bool {
+        // Relaxed: as in `trigger`, the swap only elects a caller.
+        let first = !self.inner.forced.swap(true, Ordering::Relaxed);
+        self.trigger();
+        self.inner.force.cancel();
+        first
+    }
+
+    /// Whether the shutdown was triggered.
+    ///
+    /// ```
+    /// use deadlines::Shutdown;
+    ///
+    /// let shutdown = Shutdown::new();
+    /// shutdown.clone().trigger();
+    /// assert!(shutdown.is_triggered(), "clones share one state");
+    /// ```
+    pub fn is_triggered(&self) -> bool {
+        self.inner.trigger.is_cancelled()
+    }
+
+    /// Whether the shutdown was forced.
+    ///
+    /// ```
+    /// use deadlines::Shutdown;
+    ///
+    /// let shutdown = Shutdown::new();
+    /// shutdown.force();
+    /// assert!(shutdown.is_forced() && shutdown.is_triggered());
+    /// ```
+    pub fn is_forced(&self) -> bool {
+        self.inner.force.is_cancelled()
+    }
+
+    /// A token cancelled when the shutdown is triggered, for a task to watch.
+    ///
+    /// It is a child token: cancelling it (or a clone of it) does not trigger the shutdown,
+    /// so it can be handed to code that cancels its own token when it is done. Derive more
+    /// children from it for a tree of subsystems, or pass it to
+    /// [`TaskSet::with_parent`](crate::TaskSet::with_parent).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::Shutdown;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let shutdown = Shutdown::new();
+    /// let token = shutdown.token();
+    /// let worker = shutdown.spawn("worker", async move {
+    ///     let mut rounds = 0;
+    ///     while token.run_until_cancelled(tokio::time::sleep(Duration::from_secs(1))).await.is_some() {
+    ///         rounds += 1;
+    ///     }
+    ///     rounds
+    /// });
+    /// tokio::time::sleep(Duration::from_millis(3500)).await;
+    /// shutdown.trigger();
+    /// assert_eq!(worker.await.unwrap(), 3);
+    /// # }
+    /// ```
+    pub fn token(&self) -> CancellationToken {
+        self.inner.trigger.child_token()
+    }
+
+    /// A future that completes when the shutdown is triggered (at once if it was). It owns
+    /// what it needs, so it can be moved into a task or held across `select!` iterations.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::Shutdown;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let shutdown = Shutdown::new();
+    /// let triggered = shutdown.triggered();
+    /// tokio::pin!(triggered);
+    /// let mut ticks = 0;
+    /// let mut tick = tokio::time::interval(Duration::from_millis(100));
+    /// shutdown.spawn("timer", {
+    ///     let shutdown = shutdown.clone();
+    ///     async move {
+    ///         tokio::time::sleep(Duration::from_millis(450)).await;
+    ///         shutdown.trigger();
+    ///     }
+    /// });
+    /// loop {
+    ///     tokio::select! {
+    ///         _ = tick.tick() => ticks += 1,
+    ///         () = &mut triggered => break,
+    ///     }
+    /// }
+    /// assert_eq!(ticks, 5); // 0, 100, 200, 300, 400 ms
+    /// # }
+    /// ```
+    pub fn triggered(&self) -> WaitForCancellationFutureOwned {
+        self.inner.trigger.clone().cancelled_owned()
+    }
+
+    /// Triggers the shutdown on the first signal and forces it on the next: SIGINT, SIGTERM,
+    /// SIGHUP and SIGQUIT on Unix, Ctrl-C elsewhere.
+    ///
+    /// The handlers are registered before this returns (so a signal that arrives afterwards
+    /// is never lost to the default action, which would kill the process), and a task of the
+    /// runtime listens. A signal that arrives when the shutdown is already triggered (by a
+    /// signal, by hand or by `drain`) forces it. After forcing, the listener ends; further
+    /// signals are then ignored, as Tokio never restores the default action: the program
+    /// should exit once the forced drain returns.
+    ///
+    /// Tokio may coalesce signals that arrive together into one: two signals sent at once can
+    /// count as one. Calling this again, on any clone, does nothing: with two listeners, one
+    /// signal would both trigger and force.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::Shutdown;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let shutdown = Shutdown::new();
+    /// shutdown.listen_for_signals()?;
+    /// # shutdown.trigger();
+    /// shutdown.triggered().await; // `kill -TERM <pid>`, or Ctrl-C
+    /// let report = shutdown.drain(Duration::from_secs(10)).await;
+    /// # assert!(report.is_clean());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// If a signal handler cannot be registered (see [`tokio::signal::unix::signal`]).
+    ///
+    /// # Panics
+    ///
+    /// Outside a Tokio runtime, or in one built without `enable_io` on Unix.
+    pub fn listen_for_signals(&self) -> io::Result<()> {
+        // Relaxed: the swap only elects the one call that starts the listener.
+        if self.inner.listening.swap(true, Ordering::Relaxed) {
+            return Ok(());
+        }
+        let mut signals = match Signals::register() {
+            Ok(signals) => signals,
+            Err(error) => {
+                self.inner.listening.store(false, Ordering::Relaxed);
+                return Err(error);
+            }
+        };
+        let shutdown = self.clone();
+        tokio::spawn(async move {
+            while signals.recv().await {
+                if !shutdown.trigger() {
+                    shutdown.force();
+                    return;
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// Spawns a named task on the current runtime and tracks it: [`drain`](Self::drain)
+    /// waits for it, aborts it if it outlives the grace period, and names it in its report.
+    ///
+    /// The task should watch [`token`](Self::token) or [`triggered`](Self::triggered) and
+    /// wind down when the shutdown is triggered. Names need not be unique. The returned
+    /// handle works as [`tokio::spawn`]'s: awaiting it gives the output, or a `JoinError` if
+    /// the task panicked or was aborted. A task spawned after the trigger starts with the
+    /// shutdown triggered and is waited for within the same grace period; one spawned once
+    /// the drain is aborting is aborted before it runs.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::Shutdown;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let shutdown = Shutdown::new();
+    /// let triggered = shutdown.triggered();
+    /// let handle = shutdown.spawn("event-recorder", async move {
+    ///     triggered.await;
+    ///     tokio::time::sleep(Duration::from_millis(40)).await; // write the last events
+    ///     "42 events recorded"
+    /// });
+    /// let report = shutdown.drain(Duration::from_secs(1)).await;
+    /// assert_eq!(report.finished, ["event-recorder"]);
+    /// assert_eq!(report.elapsed, Duration::from_millis(40));
+    /// assert_eq!(handle.await.unwrap(), "42 events recorded");
+    /// # }
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// Outside a Tokio runtime, as [`tokio::spawn`] does; then nothing is tracked.
+    #[track_caller]
+    pub fn spawn<F>(&self, name: impl Into<String>, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let runtime = Handle::current();
+        let name = name.into();
+        let (id, aborting) = {
+            let mut state = lock(&self.inner.state);
+            let id = state.next_id;
+            state.next_id += 1;
+            state.running.insert(id, Running { name, abort: None });
+            (id, state.aborting)
+        };
+        let record = Record {
+            inner: Arc::clone(&self.inner),
+            id,
+            tracked: (!aborting).then(|| self.inner.tracker.token()),
+            armed: true,
+        };
+        // Not under the lock: a runtime that is shutting down drops the future inside
+        // `spawn`, and the record then takes the lock.
+        let handle = runtime.spawn(run_named(future, record));
+        let abort_now = {
+            let mut state = lock(&self.inner.state);
+            // Either the drain's abort pass saw this handle, or we see `aborting` here: both
+            // happen under the lock, so a task spawned during the abort cannot slip through.
+            if let (false, Some(task)) = (state.aborting, state.running.get_mut(&id)) {
+                task.abort = Some(handle.abort_handle());
+            }
+            state.aborting
+        };
+        if abort_now {
+            handle.abort();
+        }
+        handle
+    }
+
+    /// Tracks a future that is not spawned here (one run on a `LocalSet`, or spawned by other
+    /// code): [`drain`](Self::drain) waits for it, within the grace period, until it
+    /// completes or is dropped. It cannot be aborted or named; if it is still pending when
+    /// the drain stops waiting, it is counted in [`DrainReport::abandoned`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::Shutdown;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let shutdown = Shutdown::new();
+    /// let upload = shutdown.track(tokio::time::sleep(Duration::from_millis(300)));
+    /// tokio::spawn(upload);
+    /// let report = shutdown.drain(Duration::from_secs(1)).await;
+    /// assert_eq!(report.elapsed, Duration::from_millis(300), "the drain waited for it");
+    /// assert_eq!(report.abandoned, 0);
+    /// # }
+    /// ```
+    pub fn track<F: Future>(&self, future: F) -> TrackedFuture<F> {
+        self.inner.tracker.track_future(future)
+    }
+
+    /// Registers a cleanup hook: `hook()` is called, and the future it returns awaited, once
+    /// the drain has aborted the stragglers. Hooks run exactly once, in the order registered,
+    /// one at a time, however many times `drain` is called. Returns `false`, dropping the
+    /// hook, if the hooks have already run.
+    ///
+    /// A hook is a closure returning a future, so it may await (a database write); for
+    /// synchronous cleanup, return `async {}` after doing it, or do it in the `async` block.
+    /// Hooks are not bounded by the grace period and run even when the drain is forced: bound
+    /// a hook that may hang with [`tokio::time::timeout`].
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use std::time::Duration;
+    /// use deadlines::Shutdown;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let shutdown = Shutdown::new();
+    /// let log = Arc::new(Mutex::new(Vec::new()));
+    /// for step in ["mark users offline", "close the pool"] {
+    ///     let log = log.clone();
+    ///     shutdown.on_cleanup(move || async move {
+    ///         tokio::time::sleep(Duration::from_millis(10)).await;
+    ///         log.lock().unwrap().push(step);
+    ///     });
+    /// }
+    /// let (a, b) = tokio::join!(shutdown.drain(Duration::ZERO), shutdown.drain(Duration::ZERO));
+    /// assert_eq!(a, b);
+    /// assert_eq!(a.hooks_run, 2);
+    /// assert_eq!(*log.lock().unwrap(), ["mark users offline", "close the pool"]);
+    /// assert!(!shutdown.on_cleanup(|| async {}), "too late");
+    /// # }
+    /// ```
+    pub fn on_cleanup<F, Fut>(&self, hook: F) -> bool
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let hook: Hook = Box::new(move || Box::pin(hook()));
+        let mut state = lock(&self.inner.state);
+        if state.hooks_done {
+            drop(state);
+            drop(hook); // user captures: dropped outside the lock
+            return false;
+        }
+        state.hooks.push_back(hook);
+        true
+    }
+
+    /// Drains: triggers the shutdown, waits up to `grace` for the tracked work, aborts the
+    /// named tasks still running, runs the cleanup hooks, and returns the report.
+    ///
+    /// The first call starts the drain, in a task of its own; every call waits for that drain
+    /// and returns a clone of its report, so any number of tasks may call it and the hooks
+    /// still run once. The `grace` of later calls is ignored. [`force`](Self::force) (or a
+    /// second signal) cuts the wait short. The phases are drawn on [`Shutdown`].
+    ///
+    /// Do not await `drain` inside a task spawned by this `Shutdown`: the drain waits for
+    /// that task too, so it would wait for itself until the grace period ends and it is
+    /// aborted. Await it from `main`, or from an untracked task.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::Shutdown;
+    /// use tokio::time::Instant;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let shutdown = Shutdown::new();
+    /// shutdown.spawn("cache-warmer", async { std::future::pending::<()>().await });
+    /// let start = Instant::now();
+    /// let report = shutdown.drain(Duration::from_millis(750)).await;
+    /// assert_eq!(report.aborted, ["cache-warmer"]);
+    /// assert_eq!(Instant::now(), start + Duration::from_millis(750));
+    /// # }
+    /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future does not stop the drain; a later call returns its report.
+    ///
+    /// # Panics
+    ///
+    /// Outside a Tokio runtime with the time driver enabled.
+    pub async fn drain(&self, grace: Duration) -> DrainReport {
+        let mut report = self.start_drain(grace);
+        if let Ok(report) = report.wait_for(Option::is_some).await
+            && let Some(report) = report.as_ref()
+        {
+            return report.clone();
+        }
+        // Unreachable: the drain's guard sends a report even when its task is dropped.
+        self.inner.report(Duration::ZERO, self.is_forced(), (0, 0))
+    }
+
+    /// Starts the drain unless it is started, and returns where its report will appear.
+    fn start_drain(&self, grace: Duration) -> watch::Receiver<Option<DrainReport>> {
+        let runtime = Handle::current();
+        let sender = {
+            let mut state = lock(&self.inner.state);
+            if let Some(report) = &state.drain {
+                return report.clone();
+            }
+            let (sender, report) = watch::channel(None);
+            state.drain = Some(report);
+            sender
+        };
+        let report = sender.subscribe();
+        let start = Instant::now();
+        self.trigger();
+        self.inner.tracker.close();
+        let drain = Drain {
+            inner: Arc::clone(&self.inner),
+            report: Some(sender),
+            start,
+            forced: false,
+            hooks: (0, 0),
+        };
+        runtime.spawn(drain.run(saturating_after(start, grace)));
+        report
+    }
+}
+
+impl Default for Shutdown {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for Shutdown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (running, hooks) = {
+            let state = lock(&self.inner.state);
+            (state.running.len(), state.hooks.len())
+        };
+        f.debug_struct("Shutdown")
+            .field("triggered", &self.is_triggered())
+            .field("forced", &self.is_forced())
+            .field("running", &running)
+            .field("tracked", &self.inner.tracker.len())
+            .field("hooks", &hooks)
+            .finish()
+    }
+}
+
+impl DrainReport {
+    /// Whether everything stopped on its own: nothing aborted, abandoned or panicked (task or
+    /// hook), and not forced.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::Shutdown;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let shutdown = Shutdown::new();
+    /// shutdown.spawn("polite", shutdown.triggered());
+    /// assert!(shutdown.drain(Duration::from_secs(1)).await.is_clean());
+    /// # }
+    /// ```
+    pub fn is_clean(&self) -> bool {
+        self.panicked.is_empty()
+            && self.aborted.is_empty()
+            && self.abandoned == 0
+            && self.hooks_panicked == 0
+            && !self.forced
+    }
+}
+
+impl Inner {
+    /// Builds the report from what the tasks recorded; named tasks still running count as
+    /// aborted. Stops the recording of endings.
+    fn report(&self, elapsed: Duration, forced: bool, hooks: (usize, usize)) -> DrainReport {
+        let (mut tasks, still_running) = {
+            let mut state = lock(&self.state);
+            state.reported = true;
+            let mut tasks = std::mem::take(&mut state.ended);
+            tasks.extend(
+                state
+                    .running
+                    .iter()
+                    .map(|(&id, task)| (id, task.name.clone(), Ending::Aborted)),
+            );
+            (tasks, state.running.len())
+        };
+        tasks.sort_unstable_by_key(|(id, _, _)| *id);
+        let names = |ending| {
+            tasks
+                .iter()
+                .filter(|(_, _, e)| *e == ending)
+                .map(|(_, name, _)| name.clone())
+                .collect()
+        };
+        DrainReport {
+            finished: names(Ending::Finished),
+            panicked: names(Ending::Panicked),
+            aborted: names(Ending::Aborted),
+            abandoned: self.tracker.len().saturating_sub(still_running),
+            hooks_run: hooks.0,
+            hooks_panicked: hooks.1,
+            elapsed,
+            forced,
+        }
+    }
+
+    /// Starts the abort phase: returns the abort handles of the named tasks still running.
+    fn begin_abort(&self) -> Vec<AbortHandle> {
+        let mut state = lock(&self.state);
+        state.aborting = true;
+        state
+            .running
+            .values()
+            .filter_map(|task| task.abort.clone())
+            .collect()
+    }
+
+    /// Waits until no named task is running.
+    async fn all_ended(&self) {
+        loop {
+            let idle = self.idle.notified();
+            tokio::pin!(idle);
+            // Registered before the check: the last task ending after it wakes us.
+            idle.as_mut().enable();
+            if lock(&self.state).running.is_empty() {
+                return;
+            }
+            idle.await;
+        }
+    }
+}
+
+/// The one drain of a `Shutdown`, run as a task of its own. If that task is dropped before
+/// the end (its runtime shuts down), the guard still publishes a report of what it knows.
+struct Drain {
+    inner: Arc<Inner>,
+    report: Option<watch::Sender<Option<DrainReport>>>,
+    start: Instant,
+    forced: bool,
+    /// Hooks run, hooks panicked.
+    hooks: (usize, usize),
+}
+
+impl Drain {
+    async fn run(mut self, deadline: Instant) {
+        let inner = Arc::clone(&self.inner);
+
+        // Phase 2: wait for the tracked work, the grace period or a force.
+        let grace = Deadline::at(deadline);
+        self.forced = tokio::select! {
+            biased;
+            () = inner.tracker.wait() => false,
+            () = inner.force.cancelled() => true,
+            _ = grace => false,
+        };
+
+        // Phase 3: abort the stragglers, and unless forced wait until they are dropped.
+        for task in inner.begin_abort() {
+            task.abort();
+        }
+        if !self.forced {
+            tokio::select! {
+                biased;
+                () = inner.all_ended() => {}
+                () = inner.force.cancelled() => self.forced = true,
+            }
+        }
+
+        // Phase 4: the cleanup hooks, once each, in order.
+        loop {
+            let hook = {
+                let mut state = lock(&inner.state);
+                let Some(hook) = state.hooks.pop_front() else {
+                    state.hooks_done = true;
+                    break;
+                };
+                hook
+            };
+            self.hooks.0 += 1;
+            if CatchUnwind::new(async move { hook().await }).await.is_err() {
+                self.hooks.1 += 1;
+            }
+        }
+        // Phase 5: the report, published by the guard.
+        self.publish();
+    }
+
+    fn publish(&mut self) {
+        if let Some(sender) = self.report.take() {
+            let elapsed = Instant::now().saturating_duration_since(self.start);
+            let report = self.inner.report(elapsed, self.forced, self.hooks);
+            sender.send_replace(Some(report));
+        }
+    }
+}
+
+impl Drop for Drain {
+    fn drop(&mut self) {
+        self.publish();
+    }
+}
+
+/// Records how a named task ended: finished or panicked by `end`, aborted when dropped first.
+struct Record {
+    inner: Arc<Inner>,
+    id: u64,
+    /// Keeps the tracker from completing its `wait` while the task runs.
+    tracked: Option<TaskTrackerToken>,
+    armed: bool,
+}
+
+impl Record {
+    fn end(&mut self, ending: Ending) {
+        self.armed = false;
+        // Released before the entry is removed: once `running` is empty, the tracker counts
+        // only `track`ed futures, which is what `abandoned` reports.
+        drop(self.tracked.take());
+        let idle = {
+            let mut state = lock(&self.inner.state);
+            let Some(task) = state.running.remove(&self.id) else {
+                return;
+            };
+            if self.inner.trigger.is_cancelled() && !state.reported {
+                state.ended.push((self.id, task.name, ending));
+            }
+            state.running.is_empty()
+        };
+        if idle {
+            self.inner.idle.notify_waiters();
+        }
+    }
+}
+
+impl Drop for Record {
+    fn drop(&mut self) {
+        if self.armed {
+            self.end(Ending::Aborted);
+        }
+    }
+}
+
+/// The body of a named task: runs the user's future, recording how it ended.
+async fn run_named<F: Future>(future: F, mut record: Record) -> F::Output {
+    let aborting = lock(&record.inner.state).aborting;
+    if aborting {
+        // Spawned while the drain aborts: the abort is on its way; never run the future.
+        std::future::pending::<()>().await;
+    }
+    match CatchUnwind::new(future).await {
+        Ok(output) => {
+            record.end(Ending::Finished);
+            output
+        }
+        Err(payload) => {
+            record.end(Ending::Panicked);
+            // To the task's `JoinHandle`, as `tokio::spawn` would.
+            std::panic::resume_unwind(payload)
+        }
+    }
+}
+
+/// The signals that trigger, then force, a shutdown.
+#[cfg(unix)]
+struct Signals([tokio::signal::unix::Signal; 4]);
+
+#[cfg(unix)]
+impl Signals {
+    fn register() -> io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self([
+            signal(SignalKind::interrupt())?,
+            signal(SignalKind::terminate())?,
+            signal(SignalKind::hangup())?,
+            signal(SignalKind::quit())?,
+        ]))
+    }
+
+    /// The next signal of any of the four: `false` if the runtime shut down.
+    async fn recv(&mut self) -> bool {
+        std::future::poll_fn(|cx| {
+            for signal in &mut self.0 {
+                if let std::task::Poll::Ready(received) = signal.poll_recv(cx) {
+                    return std::task::Poll::Ready(received.is_some());
+                }
+            }
+            std::task::Poll::Pending
+        })
+        .await
+    }
+}
+
+/// The signals that trigger, then force, a shutdown: Ctrl-C.
+#[cfg(not(unix))]
+struct Signals;
+
+#[cfg(not(unix))]
+impl Signals {
+    fn register() -> io::Result<Self> {
+        Ok(Self)
+    }
+
+    /// The next Ctrl-C: `false` if it cannot be listened for.
+    async fn recv(&mut self) -> bool {
+        tokio::signal::ctrl_c().await.is_ok()
+    }
+}

@@ -1,0 +1,397 @@
+//! Stream adapters on Tokio time: [`debounce`], [`debounce_batch`], [`idle_timeout`] and
+//! [`keepalive`], from the extension trait [`StreamDeadlineExt`], implemented for every
+//! [`Stream`].
+//!
+//! | adapter | for | yields |
+//! |---|---|---|
+//! | [`debounce`] | act once a burst settles; the latest state at most every so often (with `max_wait`) | the latest item of each burst |
+//! | [`debounce_batch`] | coalesce file-system events | every item of each burst, as one `Vec` |
+//! | [`idle_timeout`] | notice a silent connection | items as `Ok`, one `Err(Elapsed)` per silent gap |
+//! | [`keepalive`] | server-sent-event comments, websocket pings | items, and one of yours after each silent period |
+//!
+//! ```
+//! use std::time::Duration;
+//! use deadlines::stream::StreamDeadlineExt;
+//! use futures_util::StreamExt;
+//! use tokio::time::Instant;
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let start = Instant::now();
+//! // Ten saves of a file, already queued: one rebuild, one window after the last save.
+//! let saves = futures_util::stream::iter(1..=10).chain(futures_util::stream::pending());
+//! let mut rebuilds = std::pin::pin!(saves.debounce(Duration::from_millis(300)));
+//! assert_eq!(rebuilds.next().await, Some(10));
+//! assert_eq!(start.elapsed(), Duration::from_millis(300));
+//! # }
+//! ```
+//!
+//! # How they read time
+//!
+//! All time is Tokio time, so the adapters obey `tokio::time::pause()` and
+//! `#[tokio::test(start_paused = true)]`. Each adapter has one [`Sleep`](tokio::time::Sleep),
+//! created at the first poll that needs it and re-set lazily: an item that pushes a window
+//! later is a store, and the timer is re-set only when it fires early, at most once a window.
+//! No item allocates (a [`debounce_batch`] batch grows a `Vec`, reserved at the size of the
+//! last batch). Each adapter counts the times it set its timer, in `timer_resets()`.
+//!
+//! In each poll the adapter reads the clock once, then takes every item the source has ready
+//! before it judges the window: a burst of N buffered items costs one window, not N, and an
+//! item that is ready when the poll finds the window over still counts as part of the burst
+//! (the decision is made when it is observed, as for [`Deadline`](crate::Deadline)). The
+//! window is judged by comparing the clock with its instant, not by whether the `Sleep`
+//! fired, so a source that uses up Tokio's cooperative budget (for example a channel flooded
+//! with items that a `filter` drops) cannot starve it.
+//!
+//! The source is fused by the adapter: once the adapter has yielded `None`, it yields `None`
+//! forever and never polls the source again.
+//!
+//! # Precision
+//!
+//! Tokio's timer counts whole milliseconds and rounds an instant up to the next one. An
+//! adapter acts at the first poll at or after its instant, never before: the timer wakes the
+//! task at most about a millisecond late, and a poll that comes earlier for another reason
+//! (an item) acts at once if the instant has passed.
+//!
+//! # Sources that are always ready
+//!
+//! [`debounce`] and [`debounce_batch`] take items until the source returns `Pending`. A Tokio
+//! source (a channel, a socket) returns `Pending` once the task's cooperative budget is used
+//! up, so the window is judged at least every budget's worth of items. A source that is
+//! ready forever and ignores the budget (`futures::stream::repeat`) is drained forever; wrap
+//! it to yield now and then, or do not debounce it.
+//!
+//! # Comparison with other crates
+//!
+//! - `tokio_stream::StreamExt::throttle` delays every item (nothing is dropped), and its type
+//!   cannot be named. For "the latest state at most every `p`", use
+//!   `debounce(p).leading(true).max_wait(p)`.
+//! - `tokio_stream::StreamExt::chunks_timeout` yields a batch when it is full or a timeout
+//!   after its first item passed; [`debounce_batch`] waits for the burst to settle.
+//! - `tokio_stream::StreamExt::timeout` yields an `Err` for every late item and
+//!   `timeout_repeating` one per interval; [`idle_timeout`] yields one per silent gap.
+//! - `futures_time::stream::StreamExt::debounce` takes one item per poll and resets its timer
+//!   per item, so N buffered items cost N windows.
+//!
+//! [`debounce`]: StreamDeadlineExt::debounce
+//! [`debounce_batch`]: StreamDeadlineExt::debounce_batch
+//! [`idle_timeout`]: StreamDeadlineExt::idle_timeout
+//! [`keepalive`]: StreamDeadlineExt::keepalive
+
+use std::time::Duration;
+
+use futures_core::Stream;
+
+mod burst;
+mod debounce;
+mod debounce_batch;
+mod idle_timeout;
+mod keepalive;
+mod timer;
+
+pub use debounce::Debounce;
+pub use debounce_batch::DebounceBatch;
+pub use idle_timeout::{Elapsed, IdleTimeout};
+pub use keepalive::Keepalive;
+
+/// Timing adapters for every [`Stream`]: [`debounce`](Self::debounce),
+/// [`debounce_batch`](Self::debounce_batch), [`idle_timeout`](Self::idle_timeout),
+/// [`keepalive`](Self::keepalive).
+///
+/// Bring it into scope beside `futures::StreamExt` or `tokio_stream::StreamExt`: no method
+/// name is shared with them. (`futures_time::stream::StreamExt` also has a `debounce`; call
+/// one of the two by its trait path if both are in scope.)
+///
+/// The adapters are `!Unpin`, like [`tokio::time::Sleep`]: pin them with
+/// [`std::pin::pin!`] or [`tokio::pin!`] before calling `next()`, or box them with
+/// `Box::pin`.
+pub trait StreamDeadlineExt: Stream {
+    /// Yields the latest item of each burst once no item has arrived for `window`: lodash's
+    /// `debounce`, on a stream.
+    ///
+    /// Options, set on the returned [`Debounce`] before it is polled:
+    /// [`leading`](Debounce::leading) (emit the first item of a burst at once, default
+    /// `false`), [`trailing`](Debounce::trailing) (emit the latest item once the burst
+    /// settles, default `true`) and [`max_wait`](Debounce::max_wait) (under continuous input,
+    /// emit at least every `max_wait`, measured from the previous emission or from the first
+    /// item of the burst). They follow lodash 4.17: with both edges on, the trailing item
+    /// comes only if the burst had more than one item; a `max_wait` shorter than the window
+    /// is raised to the window; with both edges off nothing is emitted.
+    ///
+    /// When the source ends, a held item is emitted at once (if `trailing` is on), then the
+    /// stream ends.
+    ///
+    /// ```text
+    /// window 100 ms; a burst a, b, c, then d alone
+    ///
+    /// time (ms)           0    50   100  150  200  250  300  350  400  450
+    ///                     |----|----|----|----|----|----|----|----|----|
+    /// source              a  b  c                       d
+    /// debounce(100)                       c                       d
+    /// .leading(true)      a               c             d
+    /// .leading(true)      a                             d
+    ///   .trailing(false)
+    /// .trailing(false)    (nothing: both edges off)
+    /// ```
+    ///
+    /// With `max_wait`, under continuous input (each output is marked `^` at its instant,
+    /// followed by the arrival time of the item it carries):
+    ///
+    /// ```text
+    /// window 100 ms; an item (*) every 30 ms from 0 to 330, then silence
+    ///
+    /// time (ms)           0    50   100  150  200  250  300  350  400  450
+    ///                     |----|----|----|----|----|----|----|----|----|
+    /// source              *  *  *  *  *  *  *  *  *  *  *  *
+    /// debounce(100)                                                  ^330
+    /// .max_wait(200)                          ^180                ^330
+    /// .leading(true)      ^0                  ^180                ^330
+    ///   .max_wait(200)
+    /// .leading(true)      ^0                   ^210
+    ///   .trailing(false)
+    ///   .max_wait(200)
+    /// .trailing(false)    (nothing: both edges off)
+    ///   .max_wait(200)
+    /// .leading(true)      ^0        ^90       ^180      ^300      ^330
+    ///   .max_wait(100)    (the lossy throttle)
+    /// ```
+    ///
+    /// The last row is a lossy throttle, `debounce(p).leading(true).max_wait(p)`: at most one
+    /// item every `p`, the latest one, and the final state is never lost. At 300 ms the item
+    /// of 300 ms is ready when the window is judged, so it is the one emitted.
+    ///
+    /// A window of [`Duration::ZERO`] makes each poll's ready items a burst:
+    ///
+    /// ```text
+    /// a, b, c ready at one poll, then d
+    ///
+    /// time (ms)           0    50   100
+    ///                     |----|----|
+    /// source              abc  d
+    /// debounce(ZERO)      c    d
+    /// .leading(true)      a c  d
+    /// ```
+    ///
+    /// # Examples
+    ///
+    /// A file watcher acts once a burst of saves has settled:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::stream::StreamDeadlineExt;
+    /// use futures_util::StreamExt;
+    /// use tokio::time::{Instant, sleep};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let start = Instant::now();
+    /// let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    /// tokio::spawn(async move {
+    ///     for save in ["draft 1", "draft 2", "final"] {
+    ///         tx.send(save).unwrap();
+    ///         sleep(Duration::from_millis(30)).await;
+    ///     }
+    ///     std::future::pending::<()>().await; // the editor stays open
+    /// });
+    /// let saves = futures_util::stream::unfold(rx, |mut rx| async { Some((rx.recv().await?, rx)) });
+    /// let mut settled = std::pin::pin!(saves.debounce(Duration::from_millis(100)));
+    /// assert_eq!(settled.next().await, Some("final"));
+    /// assert_eq!(start.elapsed(), Duration::from_millis(160));
+    /// # }
+    /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// `next()` on it is cancel safe: a held item stays held.
+    ///
+    /// # Precision
+    ///
+    /// See [the module docs](self#precision): an item is emitted at the first poll at or
+    /// after its instant, at most about a millisecond late from Tokio's timer.
+    fn debounce(self, window: Duration) -> Debounce<Self>
+    where
+        Self: Sized,
+    {
+        Debounce::new(self, window)
+    }
+
+    /// Yields every item of each burst, as one `Vec`, once no item has arrived for `window`.
+    ///
+    /// The rules of [`debounce`](Self::debounce), with the items collected instead of
+    /// replaced; no item is ever dropped, so there is no `trailing` switch. Options on the
+    /// returned [`DebounceBatch`]: [`leading`](DebounceBatch::leading) (the first item of a
+    /// burst at once, alone) and [`max_wait`](DebounceBatch::max_wait). When the source ends,
+    /// a held batch is yielded at once, then the stream ends.
+    ///
+    /// ```text
+    /// window 100 ms; a burst a, b, c, then d alone
+    ///
+    /// time (ms)           0    50   100  150  200  250  300  350  400  450
+    ///                     |----|----|----|----|----|----|----|----|----|
+    /// source              a  b  c                       d
+    /// debounce_batch(100)                 [a,b,c]                 [d]
+    /// .leading(true)      [a]             [b,c]         [d]
+    /// ```
+    ///
+    /// ```text
+    /// debounce_batch(100).max_wait(200); an item (*) every 30 ms from 0 to 330
+    ///
+    /// time (ms)           0    50   100  150  200  250  300  350  400  450
+    ///                     |----|----|----|----|----|----|----|----|----|
+    /// source              *  *  *  *  *  *  *  *  *  *  *  *
+    /// batches                                 ^[0..=180]          ^[210..=330]
+    /// ```
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::stream::StreamDeadlineExt;
+    /// use futures_util::StreamExt;
+    /// use tokio::time::{Instant, sleep};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let start = Instant::now();
+    /// let events = futures_util::stream::iter(["create a", "write a", "create b"])
+    ///     .chain(futures_util::stream::once(async {
+    ///         sleep(Duration::from_secs(1)).await;
+    ///         "remove a"
+    ///     }))
+    ///     .chain(futures_util::stream::pending());
+    /// let mut batches = std::pin::pin!(events.debounce_batch(Duration::from_millis(300)));
+    /// assert_eq!(batches.next().await, Some(vec!["create a", "write a", "create b"]));
+    /// assert_eq!(start.elapsed(), Duration::from_millis(300));
+    /// assert_eq!(batches.next().await, Some(vec!["remove a"]));
+    /// assert_eq!(start.elapsed(), Duration::from_millis(1_300));
+    /// # }
+    /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// `next()` on it is cancel safe: a held batch stays held.
+    fn debounce_batch(self, window: Duration) -> DebounceBatch<Self>
+    where
+        Self: Sized,
+    {
+        DebounceBatch::new(self, window)
+    }
+
+    /// Passes the items as `Ok` and yields one `Err(`[`Elapsed`]`)` for each silent gap of
+    /// `timeout`.
+    ///
+    /// The first window starts at the first poll; each item restarts it. After an `Err` the
+    /// stream waits for the next item with no timeout (a gap yields one `Err`, however long
+    /// it lasts); that item starts a new window. The stream ends when the source ends.
+    ///
+    /// ```text
+    /// idle_timeout(100); first poll at 0; a, b, c pass as Ok(..), E is Err(Elapsed)
+    ///
+    /// time (ms)           0    50   100  150  200  250  300  350  400  450  500
+    ///                     |----|----|----|----|----|----|----|----|----|----|
+    /// source                 a  b                       c
+    /// output                 a  b         E             c         E
+    /// ```
+    ///
+    /// # Examples
+    ///
+    /// A connection that must notice silence:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::stream::StreamDeadlineExt;
+    /// use futures_util::StreamExt;
+    /// use tokio::time::Instant;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let start = Instant::now();
+    /// let frames = futures_util::stream::iter(["hello", "world"]).chain(futures_util::stream::pending());
+    /// let mut frames = std::pin::pin!(frames.idle_timeout(Duration::from_secs(30)));
+    /// let mut received = Vec::new();
+    /// let error = loop {
+    ///     match frames.next().await {
+    ///         Some(Ok(frame)) => received.push(frame),
+    ///         Some(Err(elapsed)) => break std::io::Error::from(elapsed),
+    ///         None => return Ok(()),
+    ///     }
+    /// };
+    /// assert_eq!(received, ["hello", "world"]);
+    /// assert_eq!(error.kind(), std::io::ErrorKind::TimedOut);
+    /// assert_eq!(start.elapsed(), Duration::from_secs(30));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// `next()` on it is cancel safe.
+    fn idle_timeout(self, timeout: Duration) -> IdleTimeout<Self>
+    where
+        Self: Sized,
+    {
+        IdleTimeout::new(self, timeout)
+    }
+
+    /// Passes the items, and yields `make_item()` after each `period` with no item.
+    ///
+    /// The first period starts at the first poll, so the first injected item comes a full
+    /// period after it; each item, the source's or an injected one, restarts the period. The
+    /// stream ends when the source ends. A period below a millisecond is raised to one.
+    ///
+    /// ```text
+    /// keepalive(100, || ping); first poll at 0; p is an injected ping
+    ///
+    /// time (ms)           0    50   100  150  200  250  300  350  400  450  500
+    ///                     |----|----|----|----|----|----|----|----|----|----|
+    /// source                 a  b                       c
+    /// output                 a  b         p         p   c         p         p
+    /// ```
+    ///
+    /// # Examples
+    ///
+    /// Server-sent events with a comment line every 15 seconds of silence, so proxies keep
+    /// the connection open:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::stream::StreamDeadlineExt;
+    /// use futures_util::StreamExt;
+    /// use tokio::time::{Instant, sleep};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let start = Instant::now();
+    /// let events = futures_util::stream::once(async {
+    ///     sleep(Duration::from_secs(20)).await;
+    ///     String::from("data: ready\n\n")
+    /// })
+    /// .chain(futures_util::stream::pending());
+    /// let sse = events.keepalive(Duration::from_secs(15), || String::from(": keepalive\n\n"));
+    /// let mut sse = std::pin::pin!(sse);
+    /// let mut sent = Vec::new();
+    /// for _ in 0..3 {
+    ///     let line = sse.next().await.unwrap();
+    ///     sent.push((start.elapsed().as_secs(), line));
+    /// }
+    /// assert_eq!(sent, [
+    ///     (15, String::from(": keepalive\n\n")),
+    ///     (20, String::from("data: ready\n\n")),
+    ///     (35, String::from(": keepalive\n\n")),
+    /// ]);
+    /// # }
+    /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// `next()` on it is cancel safe.
+    fn keepalive<F>(self, period: Duration, make_item: F) -> Keepalive<Self, F>
+    where
+        Self: Sized,
+        F: FnMut() -> Self::Item,
+    {
+        Keepalive::new(self, period, make_item)
+    }
+}
+
+impl<S: Stream + ?Sized> StreamDeadlineExt for S {}

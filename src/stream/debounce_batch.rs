@@ -1,0 +1,303 @@
+//! [`DebounceBatch`]: every item of each burst, as one `Vec`, once the burst has settled.
+
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_core::stream::{FusedStream, Stream};
+use pin_project_lite::pin_project;
+use tokio::time::Instant;
+
+use super::burst::{Action, Burst};
+use super::timer::Timer;
+
+pin_project! {
+    /// Stream for [`debounce_batch`](super::StreamDeadlineExt::debounce_batch): yields every
+    /// item of each burst as one `Vec` once no item has arrived for a window.
+    ///
+    /// It follows the rules of [`Debounce`](super::Debounce), with the burst's items collected
+    /// instead of replaced, and it never drops an item: each source item is in exactly one
+    /// batch, in order, and no batch is empty. So it has [`leading`](Self::leading) (the first
+    /// item alone, at once) and [`max_wait`](Self::max_wait), but no `trailing` switch.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::stream::{DebounceBatch, StreamDeadlineExt};
+    /// use futures_util::StreamExt;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let batches: DebounceBatch<_> = futures_util::stream::iter(["a", "b", "c"])
+    ///     .debounce_batch(Duration::from_millis(100));
+    /// assert_eq!(batches.collect::<Vec<_>>().await, [vec!["a", "b", "c"]]);
+    /// # }
+    /// ```
+    ///
+    /// It is `!Unpin`, like [`tokio::time::Sleep`]: pin it with [`std::pin::pin!`] or
+    /// [`tokio::pin!`] to call `StreamExt::next`, or hold it as `Pin<Box<DebounceBatch<S>>>`.
+    ///
+    /// # Panics
+    ///
+    /// Polling it outside a Tokio runtime with the time driver enabled, once it needs its
+    /// timer. Building it needs no runtime. No `Duration` panics.
+    #[must_use = "streams do nothing unless polled"]
+    pub struct DebounceBatch<S: Stream> {
+        #[pin]
+        stream: S,
+        #[pin]
+        timer: Timer,
+        burst: Burst,
+        // The items of the burst so far.
+        batch: Vec<S::Item>,
+        // The length of the last batch: the capacity reserved for the next one.
+        last_len: usize,
+        source_done: bool,
+    }
+}
+
+impl<S: Stream> DebounceBatch<S> {
+    pub(crate) fn new(stream: S, window: Duration) -> Self {
+        Self {
+            stream,
+            timer: Timer::new(),
+            burst: Burst::new(window),
+            batch: Vec::new(),
+            last_len: 0,
+            source_done: false,
+        }
+    }
+
+    /// Yield the first item of a burst at once, as a batch of one (default `false`); the rest
+    /// of the burst, if any, follows as one batch when it settles.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::stream::StreamDeadlineExt;
+    /// use futures_util::StreamExt;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let batches = futures_util::stream::iter(1..=4)
+    ///     .debounce_batch(Duration::from_millis(100))
+    ///     .leading(true);
+    /// assert_eq!(batches.collect::<Vec<_>>().await, [vec![1], vec![2, 3, 4]]);
+    /// # }
+    /// ```
+    pub fn leading(mut self, on: bool) -> Self {
+        self.burst.set_leading(on);
+        self
+    }
+
+    /// Under continuous input, yield the batch so far at least every `max_wait`, measured from
+    /// the previous batch (or from the first item of the burst). A `max_wait` shorter than the
+    /// window is raised to the window.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::stream::StreamDeadlineExt;
+    /// use futures_util::StreamExt;
+    /// use tokio::time::sleep;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// // An item every 10 ms, forever.
+    /// let source = futures_util::stream::unfold(0, |n| async move {
+    ///     sleep(Duration::from_millis(10)).await;
+    ///     Some((n + 1, n + 1))
+    /// });
+    /// let batches = source
+    ///     .debounce_batch(Duration::from_millis(50))
+    ///     .max_wait(Duration::from_millis(100));
+    /// let mut batches = std::pin::pin!(batches);
+    /// assert_eq!(batches.next().await, Some((1..=11).collect())); // at 110 ms
+    /// assert_eq!(batches.next().await, Some((12..=21).collect())); // at 210 ms
+    /// # }
+    /// ```
+    pub fn max_wait(mut self, max_wait: Duration) -> Self {
+        self.burst.set_max_wait(max_wait);
+        self
+    }
+
+    /// How many times this adapter has set its Tokio timer: created it or reset it. A
+    /// diagnostic: a buffered burst of any length costs one, and steady input at most one a
+    /// window, never one per item.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::stream::StreamDeadlineExt;
+    /// use futures_util::StreamExt;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let burst = futures_util::stream::iter(0..10_000).chain(futures_util::stream::pending());
+    /// let mut batches = std::pin::pin!(burst.debounce_batch(Duration::from_millis(100)));
+    /// assert_eq!(batches.next().await.map(|batch| batch.len()), Some(10_000));
+    /// assert_eq!(batches.timer_resets(), 1);
+    /// # }
+    /// ```
+    pub fn timer_resets(&self) -> u64 {
+        self.timer.sets()
+    }
+
+    /// The source stream.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::stream::StreamDeadlineExt;
+    ///
+    /// let batches = futures_util::stream::iter(0..3).debounce_batch(Duration::from_millis(100));
+    /// assert_eq!(futures_core::Stream::size_hint(batches.get_ref()), (3, Some(3)));
+    /// ```
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
+
+    /// The source stream, mutably. Taking items from it directly bypasses the batching.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::stream::StreamDeadlineExt;
+    /// use futures_util::StreamExt;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut batches = futures_util::stream::iter(0..3).debounce_batch(Duration::from_millis(100));
+    /// assert_eq!(batches.get_mut().next().await, Some(0));
+    /// # }
+    /// ```
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.stream
+    }
+
+    /// The source stream, pinned.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::stream::StreamDeadlineExt;
+    ///
+    /// let batches = futures_util::stream::iter(0..3).debounce_batch(Duration::from_millis(100));
+    /// let mut batches = std::pin::pin!(batches);
+    /// let source = batches.as_mut().get_pin_mut();
+    /// assert_eq!(futures_core::Stream::size_hint(&*source), (3, Some(3)));
+    /// ```
+    pub fn get_pin_mut(self: Pin<&mut Self>) -> Pin<&mut S> {
+        self.project().stream
+    }
+
+    /// The source stream. The items of an unsettled batch are dropped.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::stream::StreamDeadlineExt;
+    ///
+    /// let batches = futures_util::stream::iter(0..3).debounce_batch(Duration::from_millis(100));
+    /// assert_eq!(futures_core::Stream::size_hint(&batches.into_inner()), (3, Some(3)));
+    /// ```
+    pub fn into_inner(self) -> S {
+        self.stream
+    }
+}
+
+/// Applies an action to the batch: the batch to yield, if any. A yielded batch leaves an empty
+/// `Vec` behind (no allocation until the next item).
+fn act<T>(action: Action, batch: &mut Vec<T>, last_len: &mut usize) -> Option<Vec<T>> {
+    match action {
+        Action::Emit if !batch.is_empty() => {
+            *last_len = batch.len();
+            Some(std::mem::take(batch))
+        }
+        // `trailing` is always on for batches, so a held batch is never discarded; this arm
+        // only keeps the rules and the items in step.
+        Action::Discard => {
+            batch.clear();
+            None
+        }
+        Action::Emit | Action::Hold => None,
+    }
+}
+
+impl<S: Stream> Stream for DebounceBatch<S> {
+    type Item = Vec<S::Item>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Vec<S::Item>>> {
+        let mut this = self.project();
+        if *this.source_done {
+            return Poll::Ready(act(this.burst.on_end(), this.batch, this.last_len));
+        }
+        let now = Instant::now();
+        // As in `Debounce`: every ready item first, then the window.
+        loop {
+            match this.stream.as_mut().poll_next(cx) {
+                Poll::Ready(Some(item)) => {
+                    if this.batch.is_empty() {
+                        // One allocation a batch, sized like the last one.
+                        this.batch.reserve(*this.last_len);
+                    }
+                    this.batch.push(item);
+                    if let Some(out) = act(this.burst.on_item(now), this.batch, this.last_len) {
+                        return Poll::Ready(Some(out));
+                    }
+                }
+                Poll::Ready(None) => {
+                    *this.source_done = true;
+                    return Poll::Ready(act(this.burst.on_end(), this.batch, this.last_len));
+                }
+                Poll::Pending => break,
+            }
+        }
+        if let Some(out) = act(this.burst.on_timer(now), this.batch, this.last_len) {
+            return Poll::Ready(Some(out));
+        }
+        if let Some(at) = this.burst.deadline() {
+            this.timer.wake_at(cx, at);
+        }
+        Poll::Pending
+    }
+
+    /// At most one batch per source item, and at most the held one once the source ended.
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let held = usize::from(!self.batch.is_empty());
+        if self.source_done {
+            return (held, Some(held));
+        }
+        let (_, upper) = self.stream.size_hint();
+        (0, upper.and_then(|upper| upper.checked_add(held)))
+    }
+}
+
+impl<S: Stream> FusedStream for DebounceBatch<S> {
+    /// `true` once the source ended and no batch is held: the stream yields `None` from now
+    /// on, and never polls the source again.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::stream::StreamDeadlineExt;
+    /// use futures_core::stream::FusedStream;
+    /// use futures_util::StreamExt;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let batches = futures_util::stream::iter([1, 2]).debounce_batch(Duration::from_millis(100));
+    /// let mut batches = std::pin::pin!(batches);
+    /// assert_eq!(batches.next().await, Some(vec![1, 2]));
+    /// assert!(batches.is_terminated());
+    /// # }
+    /// ```
+    fn is_terminated(&self) -> bool {
+        self.source_done && self.batch.is_empty()
+    }
+}
+
+impl<S: Stream> fmt::Debug for DebounceBatch<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DebounceBatch")
+            .field("window", &self.burst.window())
+            .field("max_wait", &self.burst.max_wait())
+            .field("leading", &self.burst.leading())
+            .field("held", &self.batch.len())
+            .field("deadline", &self.burst.deadline())
+            .field("source_done", &self.source_done)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,149 @@
+//! Every stream adapter type is nameable from `deadlines::stream`, `Debug`, `Send` (and `Sync`
+//! where its source is), `FusedStream`, and built by the extension trait for any `Stream`.
+
+use std::fmt::Debug;
+use std::pin::Pin;
+use std::time::Duration;
+
+use deadlines::stream::{
+    Debounce, DebounceBatch, Elapsed, IdleTimeout, Keepalive, StreamDeadlineExt,
+};
+use futures_core::stream::{BoxStream, FusedStream, Stream};
+use futures_util::StreamExt as _;
+
+type Source = futures_util::stream::Iter<std::vec::IntoIter<u32>>;
+
+fn is_send_sync<T: Send + Sync>() {}
+fn is_send<T: Send>() {}
+fn is_debug<T: Debug>() {}
+fn is_fused<T: FusedStream>() {}
+
+// Each type named in a signature, the way a user stores it in a struct or returns it.
+fn debounced(source: Source) -> Debounce<Source> {
+    source.debounce(Duration::from_millis(100)).leading(true)
+}
+fn batched(source: Source) -> DebounceBatch<Source> {
+    source.debounce_batch(Duration::from_millis(100))
+}
+fn watched(source: Source) -> IdleTimeout<Source> {
+    source.idle_timeout(Duration::from_secs(1))
+}
+fn kept_alive(source: Source) -> Keepalive<Source, fn() -> u32> {
+    fn ping() -> u32 {
+        0
+    }
+    source.keepalive(Duration::from_secs(1), ping as fn() -> u32)
+}
+fn boxed_debounce<'a>(source: BoxStream<'a, u32>) -> Pin<Box<Debounce<BoxStream<'a, u32>>>> {
+    Box::pin(source.debounce(Duration::from_millis(100)))
+}
+fn takes_elapsed(elapsed: Elapsed) -> std::io::Error {
+    elapsed.into()
+}
+
+/// A source that is `Send` but not `Sync` (a `Cell` inside), and not `Debug`.
+struct NotSync(std::cell::Cell<u32>);
+
+impl Stream for NotSync {
+    type Item = u32;
+    fn poll_next(
+        self: Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<u32>> {
+        std::task::Poll::Ready(Some(self.0.get()))
+    }
+}
+
+#[test]
+fn adapters_are_send_sync_debug_and_fused() {
+    is_send_sync::<Debounce<Source>>();
+    is_send_sync::<DebounceBatch<Source>>();
+    is_send_sync::<IdleTimeout<Source>>();
+    is_send_sync::<Keepalive<Source, fn() -> u32>>();
+    is_send_sync::<Elapsed>();
+
+    // A `Send` source that is not `Sync`: the adapters are `Send`.
+    is_send::<Debounce<NotSync>>();
+    is_send::<DebounceBatch<NotSync>>();
+    is_send::<IdleTimeout<NotSync>>();
+    is_send::<Keepalive<NotSync, fn() -> u32>>();
+
+    // `Debug` needs neither the source nor the closure to be `Debug`.
+    is_debug::<Debounce<NotSync>>();
+    is_debug::<DebounceBatch<NotSync>>();
+    is_debug::<IdleTimeout<NotSync>>();
+    is_debug::<Keepalive<NotSync, fn() -> u32>>();
+    is_debug::<Elapsed>();
+    fn debug_value<T: Debug>(_: &T) {}
+    let with_closure = NotSync(std::cell::Cell::new(0)).keepalive(Duration::from_secs(1), || 0);
+    debug_value(&with_closure);
+
+    is_fused::<Debounce<Source>>();
+    is_fused::<DebounceBatch<Source>>();
+    is_fused::<IdleTimeout<Source>>();
+    is_fused::<Keepalive<Source, fn() -> u32>>();
+
+    fn is_error<E: std::error::Error + Send + Sync + 'static>() {}
+    is_error::<Elapsed>();
+}
+
+#[test]
+fn adapters_build_without_a_runtime() {
+    // Building (and dropping) an adapter registers no timer, so it needs no runtime.
+    let source = || futures_util::stream::iter(vec![1, 2, 3]);
+    drop(debounced(source()));
+    drop(batched(source()));
+    drop(watched(source()));
+    drop(kept_alive(source()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn adapters_compose_and_can_be_spawned() {
+    let source = || futures_util::stream::iter(vec![1, 2, 3]);
+    let handle = tokio::spawn(async move {
+        let d = debounced(source());
+        let b = batched(source());
+        let w = watched(source());
+        let k = kept_alive(source());
+        (
+            d.collect::<Vec<_>>().await,
+            b.collect::<Vec<_>>().await,
+            w.collect::<Vec<_>>().await,
+            k.collect::<Vec<_>>().await,
+        )
+    });
+    let (d, b, w, k) = handle.await.unwrap();
+    assert_eq!(d, [1, 3]);
+    assert_eq!(b, [vec![1, 2, 3]]);
+    assert_eq!(w, [Ok(1), Ok(2), Ok(3)]);
+    assert_eq!(k, [1, 2, 3]);
+
+    let mut boxed = boxed_debounce(futures_util::stream::iter(vec![7, 8]).boxed());
+    assert_eq!(boxed.next().await, Some(8));
+    assert!(boxed.is_terminated());
+}
+
+#[tokio::test(start_paused = true)]
+async fn debug_output_names_each_type() {
+    let source = || futures_util::stream::iter(vec![1, 2, 3]);
+    assert!(format!("{:?}", debounced(source())).starts_with("Debounce { window: 100ms"));
+    assert!(format!("{:?}", batched(source())).starts_with("DebounceBatch { window: 100ms"));
+    assert!(format!("{:?}", watched(source())).starts_with("IdleTimeout { timeout: 1s"));
+    assert!(format!("{:?}", kept_alive(source())).starts_with("Keepalive { period: 1s"));
+    let mut silent =
+        std::pin::pin!(futures_util::stream::pending::<u8>().idle_timeout(Duration::ZERO));
+    let elapsed = silent.next().await.unwrap().unwrap_err();
+    assert_eq!(format!("{elapsed:?}"), "Elapsed(())");
+    assert_eq!(takes_elapsed(elapsed).kind(), std::io::ErrorKind::TimedOut);
+}
+
+#[test]
+fn the_trait_works_on_unsized_and_borrowed_streams() {
+    fn debounce_dyn(
+        source: &mut (dyn Stream<Item = u8> + Unpin),
+    ) -> Debounce<&mut (dyn Stream<Item = u8> + Unpin)> {
+        source.debounce(Duration::from_millis(1))
+    }
+    let mut source = futures_util::stream::iter(vec![1u8]);
+    let _ = debounce_dyn(&mut source);
+}
