@@ -53,6 +53,13 @@
 //! task at most about a millisecond late, and a poll that comes earlier for another reason
 //! (an item) acts at once if the instant has passed.
 //!
+//! # Sources from Tokio channels
+//!
+//! A `tokio::sync::mpsc::Receiver` is not a `Stream` itself: wrap it with
+//! `futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))`, or with tokio-stream's
+//! `ReceiverStream`. To tell [`keepalive`]'s injected items from the source's, map the source
+//! into an enum first (`source.map(Out::Line).keepalive(period, || Out::Ping)`).
+//!
 //! # Sources that are always ready
 //!
 //! [`debounce`] and [`debounce_batch`] take items until the source returns `Pending`. A Tokio

@@ -277,6 +277,12 @@ where
     /// every task of the set to stop, including tasks spawned afterwards, which start with a
     /// cancelled token.
     ///
+    /// A parent token only asks: `Shutdown::drain` neither waits for the set's tasks nor
+    /// reports them, and tasks that stop by themselves leave their exits to
+    /// [`join_next`](Self::join_next). To give a set a grace period and a report on shutdown,
+    /// spawn a named `Shutdown` task that awaits [`triggered`](crate::Shutdown::triggered)
+    /// and then calls [`stop_all`](Self::stop_all) (as `examples/tour.rs` does).
+    ///
     /// ```
     /// use deadlines::TaskSet;
     /// use tokio_util::sync::CancellationToken;
