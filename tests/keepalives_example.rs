@@ -2,23 +2,11 @@
 
 mod common;
 
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[test]
 fn the_sessions_example_expires_the_silent_client_and_removes_the_others() {
-    let started = Instant::now();
-    let output = Command::new(common::example_path("sessions"))
-        .output()
-        .expect("the example runs");
-    let elapsed = started.elapsed();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "exit {:?}\n{stdout}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let (stdout, elapsed) = common::run_example("sessions");
     for line in [
         "session fast: 20 pings, closed by client",
         "session quitter: 2 pings, closed by client",

@@ -5,20 +5,10 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 #[test]
 fn watch_dir_prints_one_batch_per_burst_and_cleans_up() {
-    let output = Command::new(common::example_path("watch_dir"))
-        .output()
-        .expect("the example runs");
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(
-        output.status.success(),
-        "exit {:?}\n{stdout}\n{stderr}",
-        output.status
-    );
+    let (stdout, _) = common::run_example("watch_dir");
 
     let watched = stdout
         .lines()

@@ -6,8 +6,7 @@
 
 mod common;
 
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The summary lines, one per path; `#` stands for a number.
 const SUMMARY: [&str; 8] = [
@@ -24,18 +23,7 @@ const SUMMARY: [&str; 8] = [
 
 #[test]
 fn the_tour_takes_every_path_and_ends_by_itself() {
-    let started = Instant::now();
-    let output = Command::new(common::example_path("tour"))
-        .output()
-        .expect("the example runs");
-    let elapsed = started.elapsed();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "exit {:?}\n{stdout}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let (stdout, elapsed) = common::run_example("tour");
 
     let summary: Vec<&str> = stdout
         .lines()

@@ -365,3 +365,21 @@ pub async fn without_hanging<F: Future>(future: F) -> F::Output {
         .await
         .expect("the future hangs")
 }
+
+/// Runs an example binary to its end; asserts it exits 0 and returns its stdout and how long
+/// it ran (wall clock: examples run on real sockets, files and time).
+pub fn run_example(name: &str) -> (String, std::time::Duration) {
+    let started = std::time::Instant::now();
+    let output = std::process::Command::new(example_path(name))
+        .output()
+        .expect("the example runs");
+    let elapsed = started.elapsed();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{name} exited {:?}\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (stdout, elapsed)
+}
