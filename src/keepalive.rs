@@ -1,22 +1,23 @@
 //! [`Keepalives`]: a keyed set of heartbeat deadlines on one timer.
 
 use std::cmp::Ordering as CmpOrdering;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BTreeSet, BinaryHeap};
 use std::fmt;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash, RandomState};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use futures_core::Stream;
 use futures_core::stream::FusedStream;
+use hashbrown::HashTable;
 use tokio::time::Instant;
 
 use crate::clock::{instant_at, tick, ticks};
 use crate::deadline::{Deadline, Expired};
-use crate::state::{Decision, KeyState};
+use crate::slots::{MAX_SEGMENT, SEGMENT_BITS, Segment};
+use crate::state::Decision;
 use crate::watchdog::Heartbeat;
 
 /// A keyed set of heartbeat deadlines, driven by one Tokio timer and polled by one owner.
@@ -40,7 +41,9 @@ use crate::watchdog::Heartbeat;
 /// # How it works
 ///
 /// A beat is one `fetch_max` on the key's atomic word, the same word and protocol a
-/// `Watchdog` uses (see `docs/guarantees.md`). The set keeps a min-heap of the instants at
+/// `Watchdog` uses (see `docs/guarantees.md`). The words live in dense segments shared with
+/// the heartbeats, and the key is stored once, beside its slot; the hash index holds 4-byte
+/// slot numbers. At 10^6 keys the set costs about 60 heap bytes a key (`docs/performance.md`). The set keeps a min-heap of the instants at
 /// which keys must be checked, and one timer set to the earliest. When a key's check comes,
 /// the owner judges its true deadline from its word: expired, it is yielded and removed;
 /// beaten since, it is queued again at its new deadline (a lazy re-arm, as Netty's idle
@@ -83,8 +86,9 @@ use crate::watchdog::Heartbeat;
 /// # Panics
 ///
 /// [`new`](Self::new) panics outside a Tokio runtime with the time driver enabled, as
-/// [`tokio::time::sleep`] does. No other method panics, whatever the key or duration: unknown
-/// and removed keys give `false` or `None`, and durations saturate at about 30 years.
+/// [`tokio::time::sleep`] does, and [`insert`](Self::insert) past 2^32 keys, as a `Vec` does
+/// past its capacity. No other method panics, whatever the key or duration: unknown and
+/// removed keys give `false` or `None`, and durations saturate at about 30 years.
 ///
 /// # Precision
 ///
@@ -100,8 +104,18 @@ use crate::watchdog::Heartbeat;
 /// entries are heartbeat deadlines beaten often, possibly from other tasks; use `DelayQueue`
 /// when entries carry values, are rarely moved, or need an exact insertion-order tie-break.
 pub struct Keepalives<K> {
-    entries: HashMap<K, Arc<KeyState>>,
-    queue: BinaryHeap<Queued<K>>,
+    /// The slot of every key in the set, hashed by the key (which its page stores).
+    index: HashTable<u32>,
+    hasher: RandomState,
+    /// Slot `s` is offset `s % 4096` of page `s / 4096`; a page empty for long is dropped.
+    pages: Vec<Option<Page<K>>>,
+    /// The pages with a free slot. New keys take the lowest, so high pages can empty.
+    open: BTreeSet<u32>,
+    /// Slots whose key left while heartbeats of it remained, not yet collected.
+    orphans: usize,
+    /// The number of keys at or below which a removal looks for memory to return.
+    shrink_at: usize,
+    queue: BinaryHeap<Queued>,
     timeout: u64,
     origin: Instant,
     timer: Pin<Box<Deadline>>,
@@ -109,31 +123,88 @@ pub struct Keepalives<K> {
     waker: Option<Waker>,
 }
 
-/// A check due at `tick` for `key`: valid while it matches the key's `queued` tick.
-struct Queued<K> {
-    tick: u64,
-    key: K,
+/// The set's side of one segment of slots: the keys, and what is free.
+struct Page<K> {
+    shared: Arc<Segment>,
+    /// One per slot handed out so far; `None` while the slot is free or orphaned.
+    keys: Vec<Option<K>>,
+    /// The generation of each slot's one current check in the queue; other checks are stale.
+    generations: Vec<u32>,
+    /// Offsets of free slots below `keys.len()`.
+    free: Vec<u32>,
+    /// Slots not free: keys in the set, and orphans.
+    used: usize,
+    orphans: usize,
 }
 
-impl<K> PartialEq for Queued<K> {
+impl<K> Page<K> {
+    /// Whether a check of `offset` made at `generation` is its key's current one.
+    fn is_current(&self, offset: u32, generation: u32) -> bool {
+        self.generations[offset as usize] == generation && self.keys[offset as usize].is_some()
+    }
+}
+
+/// A check of `slot` due at `tick`: current while `generation` is the slot's generation.
+struct Queued {
+    tick: u64,
+    slot: u32,
+    generation: u32,
+}
+
+impl PartialEq for Queued {
     fn eq(&self, other: &Self) -> bool {
         self.tick == other.tick
     }
 }
 
-impl<K> Eq for Queued<K> {}
+impl Eq for Queued {}
 
-impl<K> PartialOrd for Queued<K> {
+impl PartialOrd for Queued {
     fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
         Some(self.cmp(other))
     }
 }
 
-impl<K> Ord for Queued<K> {
+impl Ord for Queued {
     // Reversed: `BinaryHeap` is a max-heap, and the earliest check must come out first.
     fn cmp(&self, other: &Self) -> CmpOrdering {
         other.tick.cmp(&self.tick)
     }
+}
+
+/// A key's slot, as `find` found it.
+struct Found<'a> {
+    segment: &'a Segment,
+    offset: u32,
+    /// The word's last beat when it was found, `None` if stopped.
+    last_beat: Option<u64>,
+}
+
+/// The page and offset of `slot`.
+fn split(slot: u32) -> (usize, u32) {
+    (
+        (slot >> SEGMENT_BITS) as usize,
+        slot & (MAX_SEGMENT as u32 - 1),
+    )
+}
+
+/// How many slots page `page` has: 16, 32, ... up to 4096, so a small set stays small.
+fn page_len(page: usize) -> usize {
+    if page >= 8 { MAX_SEGMENT } else { 16 << page }
+}
+
+/// The most pages a set has: slot numbers are `u32`.
+const MAX_PAGES: usize = 1 << (32 - SEGMENT_BITS);
+
+/// The key in `slot`, if the slot holds one.
+fn key_at<K>(pages: &[Option<Page<K>>], slot: u32) -> Option<&K> {
+    let (page, offset) = split(slot);
+    pages
+        .get(page)?
+        .as_ref()?
+        .keys
+        .get(offset as usize)?
+        .as_ref()
 }
 
 impl<K: Hash + Eq + Clone> Keepalives<K> {
@@ -156,7 +227,12 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
     /// Outside a Tokio runtime with the time driver enabled.
     pub fn new(timeout: Duration) -> Self {
         Self {
-            entries: HashMap::new(),
+            index: HashTable::new(),
+            hasher: RandomState::new(),
+            pages: Vec::new(),
+            open: BTreeSet::new(),
+            orphans: 0,
+            shrink_at: 0,
             queue: BinaryHeap::new(),
             timeout: ticks(timeout),
             origin: Instant::now(),
@@ -190,8 +266,12 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
     /// assert!(sessions.contains(&7));
     /// # }
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// With 2^32 keys in the set, as a `Vec` does past its capacity.
     pub fn insert(&mut self, key: K) -> Heartbeat {
-        self.arm(key, self.timeout)
+        self.arm(key, None)
     }
 
     /// Arms `key` like [`insert`](Self::insert), with its own `timeout` instead of the set's.
@@ -211,47 +291,207 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
     /// assert_eq!((key, expired.deadline() - start), ("fast", Duration::from_secs(1)));
     /// # }
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// With 2^32 keys in the set, as a `Vec` does past its capacity.
     pub fn insert_with_timeout(&mut self, key: K, timeout: Duration) -> Heartbeat {
-        self.arm(key, ticks(timeout))
+        self.arm(key, Some(ticks(timeout)))
     }
 
-    fn arm(&mut self, key: K, timeout: u64) -> Heartbeat {
+    /// Arms `key` with its own `timeout`, or the set's (`None`).
+    fn arm(&mut self, key: K, timeout: Option<u64>) -> Heartbeat {
         let now = tick(self.origin, Instant::now());
-        let deadline = now.saturating_add(timeout);
-        let state = match self.entries.get(&key) {
+        let hash = self.hasher.hash_one(&key);
+        let pages = &self.pages;
+        let found = self
+            .index
+            .find(hash, |&slot| key_at(pages, slot) == Some(&key))
+            .copied();
+        let slot = match found {
             // Live: re-arm in place, so its heartbeats keep working.
-            Some(state) if state.word.last_beat().is_some() => {
-                state.timeout.store(timeout, Ordering::Relaxed);
-                state.word.rearm(now);
-                // A later deadline waits for the queued check (lazy); an earlier one (a
-                // shorter timeout) needs a check of its own, which makes the old one stale.
-                if deadline < state.queued.load(Ordering::Relaxed) {
-                    state.queued.store(deadline, Ordering::Relaxed);
-                    self.queue.push(Queued {
-                        tick: deadline,
-                        key: key.clone(),
-                    });
-                }
-                state.clone()
+            Some(slot)
+                if self
+                    .segment(slot)
+                    .is_some_and(|(s, o)| s.deadline(o).is_some()) =>
+            {
+                self.rearm(slot, now, timeout);
+                slot
             }
-            // New, or stopped but not yet dropped: a fresh life.
-            _ => {
-                let state = Arc::new(KeyState::new(now, timeout));
-                self.queue.push(Queued {
-                    tick: deadline,
-                    key: key.clone(),
-                });
-                if let Some(old) = self.entries.insert(key, state.clone()) {
-                    old.word.close();
+            // Stopped but not yet dropped: a fresh life in a fresh slot, so the heartbeats
+            // of the old one stay stopped.
+            Some(old) => {
+                let slot = self.fresh(key, now, timeout);
+                if let Some(indexed) = self.index.find_mut(hash, |&slot| slot == old) {
+                    *indexed = slot;
                 }
-                state
+                self.release(old);
+                slot
+            }
+            None => {
+                let slot = self.fresh(key, now, timeout);
+                let (pages, hasher) = (&self.pages, &self.hasher);
+                self.index.insert_unique(hash, slot, |&slot| {
+                    key_at(pages, slot).map_or(0, |key| hasher.hash_one(key))
+                });
+                self.shrink_at = self.shrink_at.max(self.index.len() / 2);
+                slot
             }
         };
         // The owner may be waiting on an empty set or on a later timer: let it look again.
         if let Some(waker) = self.waker.take() {
             waker.wake();
         }
-        Heartbeat::for_key(state, self.origin)
+        let (page, offset) = split(slot);
+        let page = self.pages[page].as_ref().expect("a key's page exists");
+        Heartbeat::for_key(page.shared.handle(offset), self.origin)
+    }
+
+    /// Re-arms the live key in `slot` from `now`, with its own `timeout` or the set's.
+    fn rearm(&mut self, slot: u32, now: u64, timeout: Option<u64>) {
+        let Some((segment, offset)) = self.segment(slot) else {
+            return;
+        };
+        let before = segment.timeout(offset);
+        segment.retime(offset, timeout);
+        segment.word(offset).rearm(now);
+        // A later deadline waits for the queued check (lazy); an earlier one (a shorter
+        // timeout) needs a check of its own, which makes the old one stale.
+        let after = timeout.unwrap_or(self.timeout);
+        if after < before {
+            self.schedule(slot, now.saturating_add(after));
+        }
+    }
+
+    /// Puts `key` in a free slot, armed from `now`, and queues its check.
+    fn fresh(&mut self, key: K, now: u64, timeout: Option<u64>) -> u32 {
+        let slot = self.alloc();
+        let (page, offset) = split(slot);
+        let page = self.pages[page]
+            .as_mut()
+            .expect("an allocated slot's page exists");
+        page.keys[offset as usize] = Some(key);
+        page.shared.claim(offset, now, timeout);
+        self.schedule(slot, now.saturating_add(timeout.unwrap_or(self.timeout)));
+        slot
+    }
+
+    /// Queues a check of `slot` at `tick`, making its earlier checks stale.
+    fn schedule(&mut self, slot: u32, tick: u64) {
+        let (page, offset) = split(slot);
+        let Some(page) = self.pages.get_mut(page).and_then(Option::as_mut) else {
+            return;
+        };
+        let generation = &mut page.generations[offset as usize];
+        *generation = generation.wrapping_add(1);
+        self.queue.push(Queued {
+            tick,
+            slot,
+            generation: *generation,
+        });
+    }
+
+    /// A free slot: in the lowest page with room, after collecting orphans, or in a new page.
+    fn alloc(&mut self) -> u32 {
+        if self.open.is_empty() && self.orphans > 0 {
+            self.collect();
+        }
+        let page = match self.open.first() {
+            Some(&page) => page as usize,
+            None => self.new_page(),
+        };
+        let slots = self.pages[page].as_mut().expect("an open page exists");
+        let offset = slots.free.pop().unwrap_or_else(|| {
+            slots.keys.push(None);
+            slots.generations.push(0);
+            slots.keys.len() as u32 - 1
+        });
+        slots.used += 1;
+        if slots.free.is_empty() && slots.keys.len() == slots.shared.len() {
+            self.open.remove(&(page as u32));
+        }
+        ((page as u32) << SEGMENT_BITS) | offset
+    }
+
+    fn new_page(&mut self) -> usize {
+        let page = self
+            .pages
+            .iter()
+            .position(Option::is_none)
+            .unwrap_or(self.pages.len());
+        assert!(page < MAX_PAGES, "Keepalives holds at most 2^32 keys");
+        let len = page_len(page);
+        let slots = Page {
+            shared: Arc::new(Segment::new(len, self.timeout)),
+            keys: Vec::with_capacity(len),
+            generations: Vec::with_capacity(len),
+            free: Vec::new(),
+            used: 0,
+            orphans: 0,
+        };
+        if page == self.pages.len() {
+            self.pages.push(Some(slots));
+        } else {
+            self.pages[page] = Some(slots);
+        }
+        self.open.insert(page as u32);
+        page
+    }
+
+    /// The segment and offset of `slot`, if its page exists.
+    fn segment(&self, slot: u32) -> Option<(&Segment, u32)> {
+        let (page, offset) = split(slot);
+        let page = self.pages.get(page)?.as_ref()?;
+        Some((&page.shared, offset))
+    }
+
+    /// Lets go of `slot`, whose key left the index and whose word is terminal: frees it, or
+    /// leaves it to its last heartbeat. Returns the key.
+    fn release(&mut self, slot: u32) -> Option<K> {
+        let (index, offset) = split(slot);
+        let page = self.pages.get_mut(index)?.as_mut()?;
+        let key = page.keys[offset as usize].take();
+        if page.shared.leave(offset) {
+            page.free.push(offset);
+            page.used -= 1;
+            self.open.insert(index as u32);
+        } else {
+            page.orphans += 1;
+            self.orphans += 1;
+        }
+        key
+    }
+
+    /// Takes `slot`'s key out of the index and releases the slot. Returns the key.
+    fn unindex(&mut self, slot: u32) -> Option<K> {
+        let key = key_at(&self.pages, slot)?;
+        let hash = self.hasher.hash_one(key);
+        if let Ok(entry) = self.index.find_entry(hash, |&indexed| indexed == slot) {
+            entry.remove();
+        }
+        self.release(slot)
+    }
+
+    /// Frees the orphans whose last heartbeat has gone.
+    fn collect(&mut self) {
+        let Self {
+            pages,
+            open,
+            orphans,
+            ..
+        } = self;
+        for (index, page) in pages.iter_mut().enumerate() {
+            let Some(page) = page.as_mut().filter(|page| page.orphans > 0) else {
+                continue;
+            };
+            page.shared.collect(|offset| {
+                page.free.push(offset);
+                page.used -= 1;
+                page.orphans -= 1;
+                *orphans -= 1;
+                open.insert(index as u32);
+            });
+        }
     }
 
     /// Records a beat for `key`: its window restarts now. Returns `false` if the key is not
@@ -276,16 +516,51 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
     /// # }
     /// ```
     pub fn beat(&self, key: &K) -> bool {
-        self.entries
-            .get(key)
-            .is_some_and(|state| state.word.beat(tick(self.origin, Instant::now())))
+        self.find(key).is_some_and(|found| {
+            // A stopped key's word stays terminal until the owner re-arms it, which needs
+            // `&mut self`: refusing here is the same as the beat's own refusal.
+            found.last_beat.is_some()
+                && found
+                    .segment
+                    .word(found.offset)
+                    .beat(tick(self.origin, Instant::now()))
+        })
+    }
+
+    /// `key`'s slot and its word's last beat, if the key is in the set.
+    fn find(&self, key: &K) -> Option<Found<'_>> {
+        let hash = self.hasher.hash_one(key);
+        let pages = &self.pages;
+        let mut found = None;
+        self.index.find(hash, |&slot| {
+            let (page, offset) = split(slot);
+            let Some(page) = pages.get(page).and_then(Option::as_ref) else {
+                return false;
+            };
+            // Read the slot's word before comparing its key: both addresses follow from the
+            // slot, so at 10^6 keys their two cache misses overlap instead of following one
+            // another, and the caller's use of the word hits the cache.
+            let last_beat = page.shared.word(offset).last_beat();
+            if page.keys[offset as usize].as_ref() != Some(key) {
+                return false;
+            }
+            found = Some(Found {
+                segment: &page.shared,
+                offset,
+                last_beat,
+            });
+            true
+        });
+        found
     }
 
     /// Removes `key`. Returns `true` if it was in the set. It is never yielded after this
     /// returns, and its heartbeats return `false`.
     ///
-    /// Memory returns as keys leave: the set compacts its queue once it holds twice as many
-    /// checks as keys, and shrinks its map once it is a quarter full.
+    /// Memory returns as keys leave: the set drops stale checks once they outnumber the keys,
+    /// and each time the number of keys halves it shrinks its index and drops the pages of
+    /// slots that emptied. A slot whose heartbeats outlive its key is reused once the last of
+    /// them is dropped.
     ///
     /// ```
     /// use std::time::Duration;
@@ -301,10 +576,19 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
     /// # }
     /// ```
     pub fn remove(&mut self, key: &K) -> bool {
-        let Some(state) = self.entries.remove(key) else {
+        let hash = self.hasher.hash_one(key);
+        let pages = &self.pages;
+        let Ok(entry) = self
+            .index
+            .find_entry(hash, |&slot| key_at(pages, slot) == Some(key))
+        else {
             return false;
         };
-        state.word.close();
+        let (slot, _) = entry.remove();
+        if let Some((segment, offset)) = self.segment(slot) {
+            segment.word(offset).close();
+        }
+        self.release(slot);
         self.compact();
         true
     }
@@ -326,8 +610,12 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
     /// # }
     /// ```
     pub fn deadline(&self, key: &K) -> Option<Instant> {
-        let deadline = self.entries.get(key)?.deadline()?;
-        Some(instant_at(self.origin, deadline))
+        let found = self.find(key)?;
+        let timeout = found.segment.timeout(found.offset);
+        Some(instant_at(
+            self.origin,
+            found.last_beat?.saturating_add(timeout),
+        ))
     }
 
     /// Whether `key` is in the set and live (not stopped through a heartbeat).
@@ -346,9 +634,8 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
     /// # }
     /// ```
     pub fn contains(&self, key: &K) -> bool {
-        self.entries
-            .get(key)
-            .is_some_and(|state| state.word.last_beat().is_some())
+        self.find(key)
+            .is_some_and(|found| found.last_beat.is_some())
     }
 
     /// How many keys the set holds: inserted and not yet yielded or removed. A key stopped
@@ -368,7 +655,7 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
     /// # }
     /// ```
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.index.len()
     }
 
     /// Whether the set holds no key.
@@ -386,7 +673,7 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
     /// # }
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.index.is_empty()
     }
 
     /// Polls for the next expired key: `Ready((key, expired))` once for each key whose
@@ -436,17 +723,21 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
     /// checks and stopped keys.
     fn next_due(&mut self, now: u64, observed: Instant) -> Option<(K, Expired)> {
         while self.queue.peek().is_some_and(|next| next.tick <= now) {
-            let Queued { tick: queued, key } = self.queue.pop()?;
-            let Some(state) = self.entries.get(&key) else {
-                continue; // removed or yielded since
+            let Queued {
+                slot, generation, ..
+            } = self.queue.pop()?;
+            let (page, offset) = split(slot);
+            let Some(page) = self.pages.get(page).and_then(Option::as_ref) else {
+                continue; // its page emptied and was dropped since
             };
-            if state.queued.load(Ordering::Relaxed) != queued {
-                continue; // superseded by an earlier check
+            if !page.is_current(offset, generation) {
+                continue; // superseded by a later check, or the key left
             }
-            let timeout = state.timeout.load(Ordering::Relaxed);
-            let check_again_at = match state.word.judge(timeout, now) {
+            let segment = &page.shared;
+            let timeout = segment.timeout(offset);
+            let check_again_at = match segment.word(offset).judge(timeout, now) {
                 Decision::Expired(deadline) => {
-                    self.entries.remove(&key);
+                    let key = self.unindex(slot)?;
                     let expired = Expired::new(instant_at(self.origin, deadline), observed);
                     return Some((key, expired));
                 }
@@ -454,21 +745,16 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
                 Decision::Pending(deadline) => Some(deadline),
                 // Stopped through a heartbeat: kept, never yielded, until its deadline.
                 Decision::Stopped => {
-                    Some(state.word.snapshot().0.saturating_add(timeout)).filter(|&d| d > now)
+                    Some(segment.word(offset).snapshot().0.saturating_add(timeout))
+                        .filter(|&deadline| deadline > now)
                 }
-                // Cannot be in the map: the set removes what it closes or expires.
+                // Cannot be in the set: the set unindexes what it closes or expires.
                 Decision::Idle => None,
             };
             match check_again_at {
-                Some(deadline) => {
-                    state.queued.store(deadline, Ordering::Relaxed);
-                    self.queue.push(Queued {
-                        tick: deadline,
-                        key,
-                    });
-                }
+                Some(deadline) => self.schedule(slot, deadline),
                 None => {
-                    self.entries.remove(&key);
+                    self.unindex(slot);
                 }
             }
         }
@@ -483,22 +769,41 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
         }
     }
 
-    /// Drops stale checks once they outnumber the keys, and returns memory a shrunken set no
-    /// longer needs. Amortized O(1) per removal.
+    /// Drops stale checks once they outnumber the keys; each time the number of keys halves,
+    /// collects orphans, drops emptied pages and shrinks the index. Amortized O(1) a removal.
     fn compact(&mut self) {
-        let live = self.entries.len();
-        if self.queue.len() > 2 * live + 64 {
-            let entries = &self.entries;
+        let len = self.index.len();
+        if self.queue.len() > 2 * len + 64 {
+            let pages = &self.pages;
             self.queue.retain(|check| {
-                entries
-                    .get(&check.key)
-                    .is_some_and(|state| state.queued.load(Ordering::Relaxed) == check.tick)
+                let (page, offset) = split(check.slot);
+                pages
+                    .get(page)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|page| page.is_current(offset, check.generation))
             });
             self.queue.shrink_to_fit();
         }
-        if self.entries.capacity() > 4 * live + 64 {
-            self.entries.shrink_to(2 * live);
+        if len > self.shrink_at {
+            return;
         }
+        self.shrink_at = len / 2;
+        self.collect();
+        // Page 0 (16 slots) stays, so a set that empties and fills again does not allocate.
+        for (index, page) in self.pages.iter_mut().enumerate().skip(1) {
+            if page.as_ref().is_some_and(|page| page.used == 0) {
+                *page = None;
+                self.open.remove(&(index as u32));
+            }
+        }
+        while self.pages.last().is_some_and(Option::is_none) {
+            self.pages.pop();
+        }
+        self.pages.shrink_to_fit();
+        let (pages, hasher) = (&self.pages, &self.hasher);
+        self.index.shrink_to(len, |&slot| {
+            key_at(pages, slot).map_or(0, |key| hasher.hash_one(key))
+        });
     }
 }
 
@@ -528,17 +833,28 @@ impl<K: Hash + Eq + Clone> FusedStream for Keepalives<K> {
 impl<K> Drop for Keepalives<K> {
     fn drop(&mut self) {
         // Heartbeats of a dropped set return `false`, as a dropped watchdog's do.
-        for state in self.entries.values() {
-            state.word.close();
+        for page in self.pages.iter().flatten() {
+            for (offset, key) in page.keys.iter().enumerate() {
+                if key.is_some() {
+                    page.shared.word(offset as u32).close();
+                }
+            }
         }
     }
 }
 
 impl<K> fmt::Debug for Keepalives<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let slots: usize = self
+            .pages
+            .iter()
+            .flatten()
+            .map(|page| page.shared.len())
+            .sum();
         f.debug_struct("Keepalives")
-            .field("len", &self.entries.len())
+            .field("len", &self.index.len())
             .field("queued_checks", &self.queue.len())
+            .field("slots", &slots)
             .field("timeout", &Duration::from_nanos(self.timeout))
             .field("next_check", &self.timer.deadline())
             .finish()

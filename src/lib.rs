@@ -69,6 +69,7 @@ mod guard;
 mod keepalive;
 #[cfg(feature = "shutdown")]
 mod shutdown;
+mod slots;
 mod state;
 pub mod stream;
 mod sync;

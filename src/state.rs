@@ -56,7 +56,7 @@ pub(crate) enum Decision {
 }
 
 /// The packed word of the module docs, and the operations on it. A [`State`] holds one for
-/// a watchdog; `Keepalives` holds one per key (in a [`KeyState`]).
+/// a watchdog; `Keepalives` holds one per key (in a `slots::Segment`).
 #[derive(Debug)]
 pub(crate) struct Word(AtomicU64);
 
@@ -64,6 +64,17 @@ impl Word {
     /// Armed, with a last beat at `now`.
     pub(crate) fn new(now: u64) -> Self {
         Self(AtomicU64::new(now.min(MAX_TICK)))
+    }
+
+    /// Closed, as a slot no key holds.
+    pub(crate) fn closed() -> Self {
+        Self(AtomicU64::new(CLOSED))
+    }
+
+    /// Armed afresh, with a last beat at `now`, whatever the word held. Only for a word nobody
+    /// else can reach: a slot being claimed for a new key.
+    pub(crate) fn reset(&self, now: u64) {
+        self.0.store(now.min(MAX_TICK), Ordering::Relaxed);
     }
 
     /// Records a beat at `now`. Returns `false` if an outcome is in or the owner is gone.
@@ -275,35 +286,6 @@ impl State {
         if let Some(waker) = waker {
             waker.wake();
         }
-    }
-}
-
-/// The state of one key of a `Keepalives` set, shared with that key's heartbeats.
-///
-/// Only the word is shared in earnest: the set's owner alone writes `timeout` and `queued`
-/// (heartbeats read `timeout` for `remaining`), so Relaxed accesses suffice for them.
-#[derive(Debug)]
-pub(crate) struct KeyState {
-    pub(crate) word: Word,
-    /// This key's timeout in ticks.
-    pub(crate) timeout: AtomicU64,
-    /// The tick of this key's one live entry in the set's queue; other entries are stale.
-    pub(crate) queued: AtomicU64,
-}
-
-impl KeyState {
-    pub(crate) fn new(now: u64, timeout: u64) -> Self {
-        Self {
-            word: Word::new(now),
-            timeout: AtomicU64::new(timeout),
-            queued: AtomicU64::new(now.saturating_add(timeout)),
-        }
-    }
-
-    /// The deadline tick, or `None` once an outcome is in or the key left the set.
-    pub(crate) fn deadline(&self) -> Option<u64> {
-        let timeout = self.timeout.load(Ordering::Relaxed);
-        Some(self.word.last_beat()?.saturating_add(timeout))
     }
 }
 

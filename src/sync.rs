@@ -1,9 +1,10 @@
-//! The synchronization primitives the core state machine (`state.rs`) is written against.
+//! The synchronization primitives the core state machine (`state.rs`, `slots.rs`) is written
+//! against.
 //!
 //! This is the std side of the switch. The `loom-tests` crate compiles the very same
-//! `src/state.rs` by `#[path]` next to its own `sync` module, which exports loom's versions
-//! under these names, so the models check the code that ships. Tokio cannot be built under
+//! `src/state.rs` and `src/slots.rs` by `#[path]` next to its own `sync` module, which exports
+//! loom's versions under these names, so the models check the code that ships. Tokio cannot be built under
 //! loom, which is why the core names nothing from Tokio.
 
-pub(crate) use std::sync::atomic::{AtomicU64, Ordering};
+pub(crate) use std::sync::atomic::{AtomicU32, AtomicU64, Ordering, fence};
 pub(crate) use std::sync::{Mutex, MutexGuard, PoisonError};

@@ -15,7 +15,8 @@ use tokio::time::Instant;
 use crate::clock::{instant_at, tick, ticks};
 use crate::deadline::{Deadline, Expired};
 use crate::guard::Guarded;
-use crate::state::{Decision, KeyState, State, Word};
+use crate::slots::KeyRef;
+use crate::state::{Decision, State, Word};
 
 pin_project! {
     /// A timeout that other tasks and threads push back with a wait-free [`Heartbeat`].
@@ -143,7 +144,7 @@ pub struct Heartbeat {
 #[derive(Clone)]
 enum Target {
     Watchdog(Arc<State>),
-    Key(Arc<KeyState>),
+    Key(KeyRef),
 }
 
 /// The error a [`Watchdog`] resolves with when a [`Heartbeat::stop`] came before the expiry.
@@ -374,7 +375,7 @@ impl fmt::Debug for Watchdog {
 
 impl Heartbeat {
     /// A heartbeat for one key of a `Keepalives` set, whose ticks count from `origin`.
-    pub(crate) fn for_key(key: Arc<KeyState>, origin: Instant) -> Self {
+    pub(crate) fn for_key(key: KeyRef, origin: Instant) -> Self {
         Self {
             target: Target::Key(key),
             origin,
@@ -384,7 +385,7 @@ impl Heartbeat {
     fn word(&self) -> &Word {
         match &self.target {
             Target::Watchdog(state) => state.pulse(),
-            Target::Key(key) => &key.word,
+            Target::Key(key) => key.word(),
         }
     }
 
@@ -441,7 +442,7 @@ impl Heartbeat {
         match &self.target {
             Target::Watchdog(state) => state.stop(),
             // The set's owner finds the key stopped when its deadline comes, and drops it.
-            Target::Key(key) => key.word.stop(),
+            Target::Key(key) => key.word().stop(),
         }
     }
 

@@ -1,5 +1,10 @@
-//! Random inserts, beats, heartbeat beats, removes, clock advances and drains on a
-//! `Keepalives`, against a reference model: a `HashMap` from key to deadline.
+//! Random inserts, beats, removes, clock advances and drains on a `Keepalives`, and beats,
+//! stops, clones and drops of the heartbeats of every life of every key, against a reference
+//! model: a `HashMap` from key to deadline.
+//!
+//! Heartbeats of earlier lives are kept (up to four a key), so slots are freed by the set or
+//! by a last heartbeat and reused for later keys while old heartbeats still beat: each must
+//! keep acting on its own life only.
 //!
 //! Times are microseconds since the start. A drain yields exactly the keys whose deadline has
 //! passed (the decision reads the clock). After a pending poll, the owner must be woken once
@@ -22,8 +27,10 @@ enum Op {
     Insert(u8),
     InsertWithTimeout(u8, u64),
     Beat(u8),
-    HeartbeatBeat(u8),
-    HeartbeatStop(u8),
+    HeartbeatBeat(u8, usize),
+    HeartbeatStop(u8, usize),
+    HeartbeatClone(u8, usize),
+    HeartbeatDrop(u8, usize),
     Remove(u8),
     Advance(u64),
     Drain,
@@ -35,8 +42,10 @@ fn op() -> impl Strategy<Value = Op> {
         3 => key.clone().prop_map(Op::Insert),
         1 => (key.clone(), 0u64..25_000).prop_map(|(k, t)| Op::InsertWithTimeout(k, t)),
         3 => key.clone().prop_map(Op::Beat),
-        3 => key.clone().prop_map(Op::HeartbeatBeat),
-        1 => key.clone().prop_map(Op::HeartbeatStop),
+        3 => (key.clone(), 0..4usize).prop_map(|(k, h)| Op::HeartbeatBeat(k, h)),
+        1 => (key.clone(), 0..4usize).prop_map(|(k, h)| Op::HeartbeatStop(k, h)),
+        1 => (key.clone(), 0..4usize).prop_map(|(k, h)| Op::HeartbeatClone(k, h)),
+        2 => (key.clone(), 0..4usize).prop_map(|(k, h)| Op::HeartbeatDrop(k, h)),
         1 => key.prop_map(Op::Remove),
         5 => prop_oneof![0u64..2_000, 0u64..15_000].prop_map(Op::Advance),
         4 => Just(Op::Drain),
@@ -106,8 +115,8 @@ impl Model {
         self.entries.get_mut(&key).unwrap().stopped = true;
         true
     }
-    fn deadline(&self, key: u8) -> Option<u64> {
-        self.live(key, None).map(|e| e.last + e.timeout)
+    fn deadline(&self, key: u8, life: Option<u32>) -> Option<u64> {
+        self.live(key, life).map(|e| e.last + e.timeout)
     }
     fn drain(&mut self) -> Vec<(u8, u64)> {
         let now = self.now;
@@ -132,6 +141,23 @@ impl Model {
     }
 }
 
+type Handles = HashMap<u8, Vec<(Heartbeat, u32)>>;
+
+/// Keeps a heartbeat of `key`'s life `life`, dropping the key's oldest beyond four.
+fn keep(handles: &mut Handles, key: u8, heartbeat: Heartbeat, life: u32) {
+    let kept = handles.entry(key).or_default();
+    if kept.len() == 4 {
+        kept.remove(0);
+    }
+    kept.push((heartbeat, life));
+}
+
+/// One of `key`'s kept heartbeats, if it has any.
+fn pick(handles: &Handles, key: u8, which: usize) -> Option<&(Heartbeat, u32)> {
+    let kept = handles.get(&key)?;
+    kept.get(which % kept.len().max(1))
+}
+
 fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -143,28 +169,40 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         let (waker, wakes) = counting_waker();
         let mut set = Keepalives::new(us(TIMEOUT));
         let mut model = Model::default();
-        let mut handles: HashMap<u8, (Heartbeat, u32)> = HashMap::new();
+        // Every key's heartbeats, of its current life and earlier ones, oldest first.
+        let mut handles = Handles::new();
         let mut waiting: Option<usize> = None;
 
         for op in ops {
             match op {
                 Op::Insert(key) => {
                     let heartbeat = set.insert(key);
-                    handles.insert(key, (heartbeat, model.insert(key, TIMEOUT)));
+                    keep(&mut handles, key, heartbeat, model.insert(key, TIMEOUT));
                 }
                 Op::InsertWithTimeout(key, timeout) => {
                     let heartbeat = set.insert_with_timeout(key, us(timeout));
-                    handles.insert(key, (heartbeat, model.insert(key, timeout)));
+                    keep(&mut handles, key, heartbeat, model.insert(key, timeout));
                 }
                 Op::Beat(key) => prop_assert_eq!(set.beat(&key), model.beat(key, None)),
-                Op::HeartbeatBeat(key) => {
-                    if let Some((heartbeat, life)) = handles.get(&key) {
+                Op::HeartbeatBeat(key, which) => {
+                    if let Some((heartbeat, life)) = pick(&handles, key, which) {
                         prop_assert_eq!(heartbeat.beat(), model.beat(key, Some(*life)));
                     }
                 }
-                Op::HeartbeatStop(key) => {
-                    if let Some((heartbeat, life)) = handles.get(&key) {
+                Op::HeartbeatStop(key, which) => {
+                    if let Some((heartbeat, life)) = pick(&handles, key, which) {
                         prop_assert_eq!(heartbeat.stop(), model.stop(key, *life));
+                    }
+                }
+                Op::HeartbeatClone(key, which) => {
+                    if let Some((heartbeat, life)) = pick(&handles, key, which) {
+                        let (clone, life) = (heartbeat.clone(), *life);
+                        keep(&mut handles, key, clone, life);
+                    }
+                }
+                Op::HeartbeatDrop(key, which) => {
+                    if let Some(kept) = handles.get_mut(&key).filter(|kept| !kept.is_empty()) {
+                        kept.remove(which % kept.len());
                     }
                 }
                 Op::Remove(key) => {
@@ -197,8 +235,16 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             prop_assert_eq!(set.len(), model.entries.len());
             for key in 0..KEYS {
                 prop_assert_eq!(set.contains(&key), model.live(key, None).is_some());
-                let deadline = model.deadline(key).map(|t| start + us(t));
+                let deadline = model.deadline(key, None).map(|t| start + us(t));
                 prop_assert_eq!(set.deadline(&key), deadline);
+            }
+            for (&key, kept) in &handles {
+                for (heartbeat, life) in kept {
+                    let remaining = model
+                        .deadline(key, Some(*life))
+                        .map(|t| us(t.saturating_sub(model.now)));
+                    prop_assert_eq!(heartbeat.remaining(), remaining);
+                }
             }
         }
         Ok(())

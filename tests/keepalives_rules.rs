@@ -255,23 +255,77 @@ async fn zero_and_huge_timeouts() {
     assert!(set.contains(&"never"));
 }
 
+/// A number the set's `Debug` output shows, such as `queued_checks` or `slots`.
+fn debug_field(set: &Keepalives<u32>, field: &str) -> usize {
+    let debug = format!("{set:?}");
+    debug
+        .split(&format!("{field}: "))
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("Debug shows {field}: {debug}"))
+}
+
 #[tokio::test(start_paused = true)]
 async fn memory_returns_after_mass_removal() {
     let mut set = Keepalives::new(ms(100));
     for key in 0..10_000u32 {
         set.insert(key);
     }
+    assert!(debug_field(&set, "slots") >= 10_000);
     for key in 0..10_000u32 {
         set.remove(&key);
     }
-    let debug = format!("{set:?}");
-    let checks: usize = debug
-        .split("queued_checks: ")
-        .nth(1)
-        .and_then(|rest| rest.split(',').next())
-        .and_then(|n| n.parse().ok())
-        .expect("Debug shows queued_checks");
-    assert!(checks <= 64, "stale checks were dropped: {debug}");
+    assert!(
+        debug_field(&set, "queued_checks") <= 64,
+        "stale checks were dropped"
+    );
+    assert_eq!(debug_field(&set, "slots"), 16, "only the first page stays");
+}
+
+#[tokio::test(start_paused = true)]
+async fn slots_held_by_heartbeats_return_when_the_heartbeats_drop() {
+    let mut set = Keepalives::new(ms(100));
+    let heartbeats: Vec<_> = (0..10_000u32).map(|key| set.insert(key)).collect();
+    for key in 0..10_000u32 {
+        set.remove(&key);
+    }
+    assert!(
+        debug_field(&set, "slots") >= 10_000,
+        "a heartbeat still refers to each slot"
+    );
+    assert!(heartbeats.iter().all(|heartbeat| !heartbeat.beat()));
+    drop(heartbeats);
+    // The set collects what the heartbeats returned at its next poll (or insert, or removal).
+    let waker = std::task::Waker::noop();
+    assert!(
+        set.poll_expired(&mut std::task::Context::from_waker(waker))
+            .is_pending()
+    );
+    assert_eq!(debug_field(&set, "slots"), 16);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slot_is_reused_once_the_last_heartbeat_of_its_old_key_drops() {
+    let start = Instant::now();
+    let mut set = Keepalives::new(ms(100));
+    let old = set.insert(1u32);
+    set.remove(&1);
+    for key in 2..=16 {
+        drop(set.insert(key)); // the other 15 slots of the first page
+    }
+    let clone = old.clone();
+    drop(old);
+    assert!(!clone.beat(), "a heartbeat of a removed key");
+    drop(clone); // key 1's slot is free now: the next insert finds it
+    advance_to(start, ms(10)).await;
+    let new = set.insert(17);
+    assert_eq!(debug_field(&set, "slots"), 16, "no second page");
+    advance_to(start, ms(50)).await;
+    assert!(new.beat());
+    assert_eq!(set.deadline(&17), Some(start + ms(150)));
+    assert_eq!(set.deadline(&16), Some(start + ms(100)));
+    assert_eq!(set.len(), 16);
 }
 
 #[tokio::test(start_paused = true)]

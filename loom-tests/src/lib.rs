@@ -1,23 +1,26 @@
 //! The `deadlines` core state machine, compiled against loom.
 //!
-//! `state` is `../src/state.rs` itself, included by path: the models check the code that
-//! ships, not a copy. It is written against `crate::sync`, which here is loom's atomics and
-//! mutex instead of std's. Tokio is not involved: it cannot be built under loom, and the core
+//! `state` and `slots` are `../src/state.rs` and `../src/slots.rs` themselves, included by
+//! path: the models check the code that ships, not a copy. They are written against
+//! `crate::sync`, which here is loom's atomics, fence and mutex instead of std's. Tokio is not involved: it cannot be built under loom, and the core
 //! does not need it (time is an explicit tick). The models are this crate's unit tests, so
 //! `cargo test --workspace` runs them; `docs/guarantees.md` lists what each one proves.
 // This crate is only the shared state and its models; the models exercise the protocol's
-// operations, not every accessor (`KeyState` is the same `Word` under another owner).
+// operations, not every accessor (a `Keepalives` slot is the same `Word` under another owner).
 #![allow(dead_code)]
 
 /// Loom's versions of what `deadlines/src/sync.rs` exports from std.
 pub(crate) mod sync {
-    pub(crate) use loom::sync::atomic::{AtomicU64, Ordering};
+    pub(crate) use loom::sync::atomic::{AtomicU32, AtomicU64, Ordering, fence};
     pub(crate) use loom::sync::{Mutex, MutexGuard};
     pub(crate) use std::sync::PoisonError;
 }
 
 #[path = "../../src/state.rs"]
 pub(crate) mod state;
+
+#[path = "../../src/slots.rs"]
+pub(crate) mod slots;
 
 #[cfg(test)]
 mod support;
@@ -27,3 +30,6 @@ mod models;
 
 #[cfg(test)]
 mod linearizability;
+
+#[cfg(test)]
+mod slot_reuse;
