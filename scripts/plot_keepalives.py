@@ -18,11 +18,19 @@ GROUPS = [
     ("keepalives_remove", "remove, per key (ns)", None),
     ("keepalives_expire", "expire, per key (ns)", None),
 ]
-COLORS = {"ours": "#1f77b4", "heartbeat": "#2ca02c", "delay_queue": "#d62728"}
+COLORS = {
+    "ours": "#1f77b4",
+    "heartbeat": "#2ca02c",
+    "heartbeat_held": "#17becf",
+    "delay_queue": "#d62728",
+    "delay_queue_held": "#ff9896",
+}
 LABELS = {
     "ours": "Keepalives (by key)",
-    "heartbeat": "Keepalives (Heartbeat handle)",
+    "heartbeat": "Keepalives (Heartbeat, picked at random)",
+    "heartbeat_held": "Keepalives (Heartbeat, held)",
     "delay_queue": "DelayQueue + HashMap",
+    "delay_queue_held": "DelayQueue (Key held)",
 }
 W, H, PAD = 330, 250, 52
 
