@@ -132,12 +132,15 @@ struct Page<K> {
     generations: Vec<u32>,
     /// Offsets of free slots below `keys.len()`.
     free: Vec<u32>,
-    /// Slots not free: keys in the set, and orphans.
-    used: usize,
     orphans: usize,
 }
 
 impl<K> Page<K> {
+    /// Whether every slot handed out is free again: no key, no orphan.
+    fn is_empty(&self) -> bool {
+        self.free.len() == self.keys.len()
+    }
+
     /// Whether a check of `offset` made at `generation` is its key's current one.
     fn is_current(&self, offset: u32, generation: u32) -> bool {
         self.generations[offset as usize] == generation && self.keys[offset as usize].is_some()
@@ -406,7 +409,6 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
             slots.generations.push(0);
             slots.keys.len() as u32 - 1
         });
-        slots.used += 1;
         if slots.free.is_empty() && slots.keys.len() == slots.shared.len() {
             self.open.remove(&(page as u32));
         }
@@ -426,7 +428,6 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
             keys: Vec::with_capacity(len),
             generations: Vec::with_capacity(len),
             free: Vec::new(),
-            used: 0,
             orphans: 0,
         };
         if page == self.pages.len() {
@@ -453,7 +454,6 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
         let key = page.keys[offset as usize].take();
         if page.shared.leave(offset) {
             page.free.push(offset);
-            page.used -= 1;
             self.open.insert(index as u32);
         } else {
             page.orphans += 1;
@@ -486,7 +486,6 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
             };
             page.shared.collect(|offset| {
                 page.free.push(offset);
-                page.used -= 1;
                 page.orphans -= 1;
                 *orphans -= 1;
                 open.insert(index as u32);
@@ -791,7 +790,7 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
         self.collect();
         // Page 0 (16 slots) stays, so a set that empties and fills again does not allocate.
         for (index, page) in self.pages.iter_mut().enumerate().skip(1) {
-            if page.as_ref().is_some_and(|page| page.used == 0) {
+            if page.as_ref().is_some_and(Page::is_empty) {
                 *page = None;
                 self.open.remove(&(index as u32));
             }
