@@ -1,14 +1,16 @@
 //! `Keepalives` beside what it replaces, at 10^4, 10^5 and 10^6 keys, keys touched in a
 //! shuffled order:
 //!
-//! - `keepalives_beat/{ours,heartbeat,heartbeat_held,delay_queue,delay_queue_held}/N`: one
+//! - `keepalives_beat/{ours,heartbeat,heartbeat_held,floor,delay_queue,delay_queue_held}/N`: one
 //!   heartbeat. Ours: `Keepalives::beat(&key)`; or `Heartbeat::beat()` on the handle `insert`
 //!   returned (the session's own task beating), picked from a vector in shuffled order
 //!   (`heartbeat`: the handle itself is a cache miss) or walked in beating order
 //!   (`heartbeat_held`: the handle is in cache, as in the task that holds it). Baseline:
 //!   `DelayQueue::reset(&map[&key], timeout)`, with a `HashMap<u64, delay_queue::Key>`; and,
 //!   given the same advantage as `heartbeat_held`, `reset` on `delay_queue::Key`s walked in
-//!   beating order (`delay_queue_held`). In every case the set's (or queue's) per-key state is
+//!   beating order (`delay_queue_held`). And the floor under any design in which the owner
+//!   sees the beats (`floor`): the clock read and one `fetch_max` on a plain array of one
+//!   8-byte word per key. In every case the set's (or queue's, or array's) per-key state is
 //!   touched in a shuffled order.
 //! - `keepalives_insert/...`: inserting all N keys into an empty set (time per key).
 //! - `keepalives_remove/...`: removing all N keys (time per key).
@@ -24,7 +26,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
 use std::future::poll_fn;
 use std::hint::black_box;
-use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::atomic::{AtomicIsize, AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -138,7 +140,8 @@ fn memory() {
     );
     for n in SIZES {
         let keys = shuffled(n);
-        let rt = runtime(true);
+        // A running clock: a paused one would slow every later `Instant::now()` (see `beat`).
+        let rt = runtime(false);
         let _guard = rt.enter();
         let ours = bytes_per_key(&keys, ours);
         let dq = bytes_per_key(&keys, baseline);
@@ -170,11 +173,12 @@ fn memory() {
 fn beat(c: &mut Criterion) {
     memory();
     let rt = runtime(false);
-    // Sets and queues are built inside the runtime (they need its timer), and beaten from
-    // outside it, as the other benches' beats are: this crate's dev-dependencies turn on
-    // tokio's `test-util`, whose `Instant::now()` locks the runtime's clock when called
-    // inside a runtime. Outside, it reads the system clock, as `Instant::now()` does in a
-    // build without `test-util`, so both sides pay a production clock read.
+    // Sets and queues are built inside the runtime (they need its timer) and beaten from
+    // outside it. This crate's dev-dependencies turn on tokio's `test-util`: once any runtime
+    // in the process has paused its clock, every `Instant::now()` looks for the current
+    // runtime's clock, and locks it inside a runtime. No runtime is paused before this group
+    // (the memory figures use a running clock; the expiry group, which pauses, runs last),
+    // so both sides pay the clock read of a production build plus one atomic load.
     let mut group = c.benchmark_group("keepalives_beat");
     group.measurement_time(Duration::from_secs(3));
     group.warm_up_time(Duration::from_secs(1));
@@ -220,6 +224,23 @@ fn beat(c: &mut Criterion) {
             })
         });
         drop((set, held));
+        // The floor under any design in which the owner sees a session's beats: the clock read
+        // and one `fetch_max` on that session's word, here a plain array of 8-byte words (the
+        // least memory a word can take) touched in the same shuffled order.
+        let origin = tokio::time::Instant::now();
+        let words: Vec<AtomicU64> = (0..n).map(|_| AtomicU64::new(0)).collect();
+        group.bench_with_input(BenchmarkId::new("floor", n), &touch, |b, touch| {
+            let mut i = 0;
+            b.iter(|| {
+                i = next(i, touch.len());
+                let nanos = tokio::time::Instant::now()
+                    .saturating_duration_since(origin)
+                    .as_nanos();
+                words[touch[i] as usize]
+                    .fetch_max(u64::try_from(nanos).unwrap_or(u64::MAX), Ordering::Relaxed)
+            })
+        });
+        drop(words);
         let (mut queue, map) = built(&rt, || baseline(&keys));
         group.bench_with_input(BenchmarkId::new("delay_queue", n), &touch, |b, touch| {
             let mut i = 0;

@@ -22,6 +22,7 @@ COLORS = {
     "ours": "#1f77b4",
     "heartbeat": "#2ca02c",
     "heartbeat_held": "#17becf",
+    "floor": "#7f7f7f",
     "delay_queue": "#d62728",
     "delay_queue_held": "#ff9896",
 }
@@ -29,6 +30,7 @@ LABELS = {
     "ours": "Keepalives (by key)",
     "heartbeat": "Keepalives (Heartbeat, picked at random)",
     "heartbeat_held": "Keepalives (Heartbeat, held)",
+    "floor": "floor: clock + fetch_max on an array",
     "delay_queue": "DelayQueue + HashMap",
     "delay_queue_held": "DelayQueue (Key held)",
 }
@@ -96,12 +98,15 @@ def main():
         panels.append(panel(i * W, title, series, per))
     width = W * len(GROUPS)
     legend = []
+    per_row = 3
     for j, bench in enumerate(sorted(benches)):
-        x = 20 + j * 260
-        legend.append(f'<rect x="{x}" y="{H + 8}" width="14" height="4" fill="{COLORS.get(bench, "#555")}"/>')
-        legend.append(f'<text x="{x + 20}" y="{H + 14}">{LABELS.get(bench, bench)}</text>')
+        x = 20 + (j % per_row) * (width // per_row)
+        y = H + 8 + (j // per_row) * 16
+        legend.append(f'<rect x="{x}" y="{y}" width="14" height="4" fill="{COLORS.get(bench, "#555")}"/>')
+        legend.append(f'<text x="{x + 20}" y="{y + 6}">{LABELS.get(bench, bench)}</text>')
+    rows = -(-len(benches) // per_row)
     svg = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{H + 24}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{H + 8 + 16 * rows}" '
         f'font-family="sans-serif" font-size="11">\n'
         f'<rect width="100%" height="100%" fill="white"/>\n'
         + "\n".join(panels + legend)
