@@ -43,12 +43,13 @@ use crate::watchdog::Heartbeat;
 /// A beat is one `fetch_max` on the key's atomic word, the same word and protocol a
 /// `Watchdog` uses (see `docs/guarantees.md`). The words live in dense segments shared with
 /// the heartbeats, the key is stored once, beside its slot, and the hash index holds 4-byte
-/// slot numbers: at 10^6 keys the set costs about 60 heap bytes a key. The set keeps a
-/// min-heap of the instants at which keys must be checked, and one timer set to the earliest. When a key's check comes,
-/// the owner judges its true deadline from its word: expired, it is yielded and removed;
-/// beaten since, it is queued again at its new deadline (a lazy re-arm, as Netty's idle
-/// handler does). So a session that beats often costs one heap operation per timeout
-/// window, not one per beat.
+/// slot numbers: at 10^6 keys the set costs about 60 heap bytes a key.
+///
+/// The set keeps a min-heap of the instants at which keys must be checked, and one timer set
+/// to the earliest. When a key's check comes, the owner judges its true deadline from its
+/// word: expired, it is yielded and removed; beaten since, it is queued again at its new
+/// deadline (a lazy re-arm, as Netty's idle handler does). So a session that beats often
+/// costs one heap operation per timeout window, not one per beat.
 ///
 /// # Examples
 ///
