@@ -333,6 +333,9 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
                 slot
             }
             None => {
+                if self.index.len() == self.index.capacity() {
+                    self.grow_index();
+                }
                 let slot = self.fresh(key, now, timeout);
                 let (pages, hasher) = (&self.pages, &self.hasher);
                 self.index.insert_unique(hash, slot, |&slot| {
@@ -349,6 +352,40 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
         let (page, offset) = split(slot);
         let page = self.pages[page].as_ref().expect("a key's page exists");
         Heartbeat::for_key(page.shared.handle(offset), self.origin)
+    }
+
+    /// Rebuilds the index with room for one more key. Left to itself, the table would rehash
+    /// its slots in bucket order, reading each key from its page at random (a cache miss a
+    /// key at 10^6); walking the pages reads the keys in slot order instead. When most slots
+    /// handed out are free (keys left and their pages stay), the walk would cost more than
+    /// the rehash: then the table is left to grow by itself.
+    fn grow_index(&mut self) {
+        let len = self.index.len();
+        let handed_out: usize = self
+            .pages
+            .iter()
+            .flatten()
+            .map(|page| page.keys.len())
+            .sum();
+        if handed_out > 2 * (len + 1) {
+            return;
+        }
+        let (pages, hasher) = (&self.pages, &self.hasher);
+        let rehash = |&slot: &u32| key_at(pages, slot).map_or(0, |key| hasher.hash_one(key));
+        // Every key in a page is in the index: the capacity covers them all, so `rehash` is
+        // never called.
+        let mut index = HashTable::with_capacity(len + 1);
+        for (number, page) in pages.iter().enumerate() {
+            let Some(page) = page else { continue };
+            for (offset, key) in page.keys.iter().enumerate() {
+                if let Some(key) = key {
+                    let slot = ((number as u32) << SEGMENT_BITS) | offset as u32;
+                    index.insert_unique(hasher.hash_one(key), slot, rehash);
+                }
+            }
+        }
+        debug_assert_eq!(index.len(), len, "a page's key missing from the index");
+        self.index = index;
     }
 
     /// Re-arms the live key in `slot` from `now`, with its own `timeout` or the set's.

@@ -284,6 +284,51 @@ async fn memory_returns_after_mass_removal() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn every_key_stays_findable_while_the_index_grows_over_dense_and_sparse_pages() {
+    // The index grows either by walking the pages (most slots hold keys) or by rehashing
+    // itself (most slots are free, their pages kept by the few keys left): both must keep
+    // every key, and only those.
+    let start = Instant::now();
+    let mut set = Keepalives::new(ms(100));
+    for key in 0..5_000u32 {
+        set.insert(key); // dense: grows by walking the pages
+    }
+    advance_to(start, ms(10)).await;
+    for key in (0..5_000u32).filter(|key| key % 100 != 0) {
+        assert!(set.remove(&key));
+    }
+    assert_eq!(set.len(), 50);
+    assert!(debug_field(&set, "slots") >= 5_000, "pages with a key stay");
+    for key in 10_000..13_000u32 {
+        set.insert(key); // sparse at first, dense again by the end
+    }
+    assert_eq!(set.len(), 3_050);
+    for key in 0..13_000u32 {
+        let kept = key % 100 == 0 && key < 5_000;
+        let added = key >= 10_000;
+        let expected = if kept {
+            Some(start + ms(100))
+        } else if added {
+            Some(start + ms(110))
+        } else {
+            None
+        };
+        assert_eq!(set.deadline(&key), expected, "key {key}");
+        assert_eq!(set.contains(&key), expected.is_some(), "key {key}");
+    }
+    advance_to(start, ms(110)).await;
+    let expired = drain(&mut set, std::task::Waker::noop());
+    let mut expected: Vec<_> = (0..5_000u32)
+        .step_by(100)
+        .map(|key| (key, start + ms(100)))
+        .chain((10_000..13_000u32).map(|key| (key, start + ms(110))))
+        .collect();
+    expected.sort();
+    assert_eq!(expired, expected);
+    assert!(set.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
 async fn slots_held_by_heartbeats_return_when_the_heartbeats_drop() {
     let mut set = Keepalives::new(ms(100));
     let heartbeats: Vec<_> = (0..10_000u32).map(|key| set.insert(key)).collect();
