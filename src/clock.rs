@@ -45,8 +45,14 @@ pub(crate) fn ticks(d: Duration) -> u64 {
     u64::try_from(d.min(FAR_FUTURE).as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// The instant of `tick` nanoseconds after `origin`, saturated to the far future.
+/// The instant of `tick` nanoseconds after `origin`. A tick past the range (the shared
+/// state's `NEVER`), or one `Instant` cannot represent, is never reached: it reads as the far
+/// future from now, so a timer set to it re-sleeps every 30 years instead of firing into a
+/// decision that cannot be made.
 pub(crate) fn instant_at(origin: Instant, tick: u64) -> Instant {
+    if tick > crate::state::MAX_TICK {
+        return saturating_after(Instant::now(), FAR_FUTURE);
+    }
     origin
         .checked_add(Duration::from_nanos(tick))
         .unwrap_or_else(|| saturating_after(Instant::now(), FAR_FUTURE))

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use crate::clock::{instant_at, tick, ticks};
 use crate::deadline::{Deadline, Expired};
 use crate::slots::{MAX_SEGMENT, SEGMENT_BITS, Segment};
-use crate::state::Decision;
+use crate::state::{Decision, NEVER, deadline_of};
 use crate::watchdog::Heartbeat;
 
 /// A keyed set of heartbeat deadlines, driven by one Tokio timer and polled by one owner.
@@ -313,17 +313,11 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
             .find(hash, |&slot| key_at(pages, slot) == Some(&key))
             .copied();
         let slot = match found {
-            // Live: re-arm in place, so its heartbeats keep working.
-            Some(slot)
-                if self
-                    .segment(slot)
-                    .is_some_and(|(s, o)| s.deadline(o).is_some()) =>
-            {
-                self.rearm(slot, now, timeout);
-                slot
-            }
-            // Stopped but not yet dropped: a fresh life in a fresh slot, so the heartbeats
-            // of the old one stay stopped.
+            // In the set, and its life goes on: re-armed in place, so its heartbeats keep
+            // working. The check and the re-arm are one atomic step (`Segment::rearm`).
+            Some(slot) if self.rearm(slot, now, timeout) => slot,
+            // Its life ended (stopped through a heartbeat, not yet dropped): a fresh life in a
+            // fresh slot, so the heartbeats of the old one stay stopped.
             Some(old) => {
                 let slot = self.fresh(key, now, timeout);
                 if let Some(indexed) = self.index.find_mut(hash, |&slot| slot == old) {
@@ -388,20 +382,23 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
         self.index = index;
     }
 
-    /// Re-arms the live key in `slot` from `now`, with its own `timeout` or the set's.
-    fn rearm(&mut self, slot: u32, now: u64, timeout: Option<u64>) {
+    /// Re-arms the key in `slot` from `now`, with its own `timeout` or the set's, if its life
+    /// goes on. Returns `false`, changing nothing, if a heartbeat stopped it.
+    fn rearm(&mut self, slot: u32, now: u64, timeout: Option<u64>) -> bool {
         let Some((segment, offset)) = self.segment(slot) else {
-            return;
+            return false;
         };
         let before = segment.timeout(offset);
-        segment.retime(offset, timeout);
-        segment.word(offset).rearm(now);
+        if !segment.rearm(offset, now, timeout) {
+            return false;
+        }
         // A later deadline waits for the queued check (lazy); an earlier one (a shorter
         // timeout) needs a check of its own, which makes the old one stale.
         let after = timeout.unwrap_or(self.timeout);
         if after < before {
-            self.schedule(slot, now.saturating_add(after));
+            self.schedule(slot, deadline_of(now, after));
         }
+        true
     }
 
     /// Puts `key` in a free slot, armed from `now`, and queues its check.
@@ -413,12 +410,17 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
             .expect("an allocated slot's page exists");
         page.keys[offset as usize] = Some(key);
         page.shared.claim(offset, now, timeout);
-        self.schedule(slot, now.saturating_add(timeout.unwrap_or(self.timeout)));
+        self.schedule(slot, deadline_of(now, timeout.unwrap_or(self.timeout)));
         slot
     }
 
-    /// Queues a check of `slot` at `tick`, making its earlier checks stale.
+    /// Queues a check of `slot` at `tick`, making its earlier checks stale. A tick the clock
+    /// cannot reach ([`NEVER`]) queues nothing: such a key is checked again only when the owner
+    /// re-inserts it.
     fn schedule(&mut self, slot: u32, tick: u64) {
+        if tick == NEVER {
+            return;
+        }
         let (page, offset) = split(slot);
         let Some(page) = self.pages.get_mut(page).and_then(Option::as_mut) else {
             return;
@@ -651,7 +653,7 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
         let timeout = found.segment.timeout(found.offset);
         Some(instant_at(
             self.origin,
-            found.last_beat?.saturating_add(timeout),
+            deadline_of(found.last_beat?, timeout),
         ))
     }
 
@@ -781,10 +783,8 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
                 // Beaten since it was queued: check again at its new deadline.
                 Decision::Pending(deadline) => Some(deadline),
                 // Stopped through a heartbeat: kept, never yielded, until its deadline.
-                Decision::Stopped => {
-                    Some(segment.word(offset).snapshot().0.saturating_add(timeout))
-                        .filter(|&deadline| deadline > now)
-                }
+                Decision::Stopped => Some(deadline_of(segment.word(offset).snapshot().0, timeout))
+                    .filter(|&deadline| deadline > now),
                 // Cannot be in the set: the set unindexes what it closes or expires.
                 Decision::Idle => None,
             };

@@ -32,7 +32,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::state::Word;
+use crate::state::{Word, deadline_of};
 use crate::sync::{AtomicU32, Mutex, MutexGuard, Ordering, PoisonError, fence};
 
 /// The most slots a segment holds; offsets fit in 12 bits.
@@ -96,8 +96,27 @@ impl Segment {
     /// The deadline tick of the key in slot `offset`, or `None` once it has left the set (or
     /// been stopped, or expired).
     pub(crate) fn deadline(&self, offset: u32) -> Option<u64> {
+        // The timeout first, then the word: `rearm` writes them in the other order, so a
+        // reader racing it sees the old deadline, the window restarted under the old timeout,
+        // or the new deadline, and never the old beat under the new timeout. (Seeing the new
+        // timeout, by `timeout`'s Acquire or its lock, makes the restart visible to the load.)
+        let timeout = self.timeout(offset);
         let last_beat = self.word(offset).last_beat()?;
-        Some(last_beat.saturating_add(self.timeout(offset)))
+        Some(deadline_of(last_beat, timeout))
+    }
+
+    /// Re-arms the key in slot `offset` from `now`, with its own `timeout` or the set's
+    /// (`None`), if its life goes on: the window restarts, like a beat, and its heartbeats keep
+    /// working. Returns `false`, changing nothing, if the life is over (a heartbeat stopped
+    /// it): the set then gives the key a fresh slot. For the set only, while the key is in it.
+    pub(crate) fn rearm(&self, offset: u32, now: u64, timeout: Option<u64>) -> bool {
+        // The restart is a beat: one read-modify-write, ordered against a racing `stop` as any
+        // beat is, so a stop that returned `true` is never undone (the word is never cleared).
+        if !self.word(offset).beat(now) {
+            return false;
+        }
+        self.retime(offset, timeout);
+        true
     }
 
     /// Arms the free slot `offset` for a new key, last beat at `now`, with its own `timeout`
@@ -124,8 +143,10 @@ impl Segment {
             }
             None if meta.load(Ordering::Relaxed) & CUSTOM != 0 => {
                 // Clear the bit first: a reader that still sees it finds the entry or, once it
-                // is gone, falls back to the set's timeout, which is now the key's.
-                meta.fetch_and(!CUSTOM, Ordering::Relaxed);
+                // is gone, falls back to the set's timeout, which is now the key's. Release: a
+                // reader that sees the bit cleared sees what the set did before (`rearm`'s
+                // restart), as `deadline` needs.
+                meta.fetch_and(!CUSTOM, Ordering::Release);
                 lock(&self.custom).remove(&offset);
             }
             None => {}

@@ -10,7 +10,7 @@
 //! bit 63   EXPIRED   the expiry was decided (only `decide` sets it, only when no other bit is set)
 //! bit 62   STOPPED   a `stop` came first
 //! bit 61   CLOSED    the watchdog was dropped
-//! 60..0    the tick of the last beat (creation and `rearm` count as beats)
+//! 60..0    the tick of the last beat (creation and an owner's restart count as beats)
 //! ```
 //!
 //! A beat is one `fetch_max` of its tick into the word. Any word with a terminal bit set is
@@ -20,6 +20,20 @@
 //! fails, and the decision is made again with that beat in view. So, per arming, exactly one
 //! of "an expiry is decided" and "a `stop` returns `true`" happens, a beat that returned `true`
 //! is seen by the decision, and a beat after the decision returns `false`.
+//!
+//! # Lives
+//!
+//! A word holds one life: from its arming to its outcome (an expiry decided, a `stop` that
+//! returned `true`, or the owner gone). Terminal bits are never cleared. An owner that wants
+//! the window again first *restarts* it with a beat of its own: a `true` means the life goes
+//! on, with its heartbeats. A `false` means the life is over, and the owner takes a fresh
+//! word for the next one (a new [`State`] for a watchdog, a fresh slot for a `Keepalives`
+//! key), so that every heartbeat of the old life keeps returning `false`. Because the restart
+//! is the same single read-modify-write as a beat, it is ordered against a racing `stop`
+//! like any beat is: a stop that returned `true` is never undone.
+//!
+//! Ticks saturate at [`MAX_TICK`], about 73 years after the origin; a deadline past it is
+//! [`NEVER`]: no clock reading reaches it, so no poll waits for it in a loop.
 //!
 //! # The slot
 //!
@@ -40,18 +54,32 @@ pub(crate) const TERMINAL: u64 = EXPIRED | STOPPED | CLOSED;
 /// The largest tick the word holds: about 73 years of nanoseconds. Later ticks saturate.
 pub(crate) const MAX_TICK: u64 = CLOSED - 1;
 
+/// The deadline tick of a word whose last beat is `last_beat`: `last_beat + timeout`, or
+/// [`NEVER`] when that lies past [`MAX_TICK`]. Ticks saturate at `MAX_TICK`, so a clock reading
+/// can never reach such a deadline: it is never, and stays never however far the clock runs.
+pub(crate) fn deadline_of(last_beat: u64, timeout: u64) -> u64 {
+    match last_beat.checked_add(timeout) {
+        Some(deadline) if deadline <= MAX_TICK => deadline,
+        _ => NEVER,
+    }
+}
+
+/// A deadline no tick reaches (see [`deadline_of`]).
+pub(crate) const NEVER: u64 = u64::MAX;
+
 /// What the watchdog's poll learns from [`State::decide`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Decision {
     /// The expiry is decided, for this deadline tick. Reported once per arming.
     Expired(u64),
-    /// A `stop` came first. Reported on every decision until `rearm`.
+    /// A `stop` came first. Reported on every decision of this life.
     Stopped,
-    /// Not yet: the deadline tick as of the last beat. The waker is registered, so a `stop` or
-    /// a shortening `set_timeout` will wake it; the caller sleeps until the deadline itself.
+    /// Not yet: the deadline tick as of the last beat ([`NEVER`] if the clock cannot reach it).
+    /// The waker is registered, so a `stop` or a shortening `set_timeout` will wake it; the
+    /// caller sleeps until the deadline itself (not at all for `NEVER`).
     Pending(u64),
-    /// The expiry was already reported, or the watchdog is closed: nothing will happen until a
-    /// `rearm`, and no waker was registered.
+    /// The expiry was already reported, or the watchdog is closed: nothing will happen in
+    /// this life, and no waker was registered.
     Idle,
 }
 
@@ -99,25 +127,6 @@ impl Word {
         prev & TERMINAL == 0
     }
 
-    /// Arms anew from `now`, clearing any outcome. For the owner only.
-    pub(crate) fn rearm(&self, now: u64) {
-        let now = now.min(MAX_TICK);
-        let mut current = self.0.load(Ordering::Relaxed);
-        loop {
-            // Keep a later beat if one landed already: the last beat never moves back.
-            let next = (current & MAX_TICK).max(now);
-            // Relaxed suffices: the word carries no other data, and a beat that reads the new
-            // word is simply counted in the new arming.
-            match self
-                .0
-                .compare_exchange_weak(current, next, Ordering::Relaxed, Ordering::Relaxed)
-            {
-                Ok(_) => return,
-                Err(actual) => current = actual,
-            }
-        }
-    }
-
     /// Marks the owner gone: later beats and stops return `false`.
     pub(crate) fn close(&self) {
         // Relaxed: nobody waits on this bit; it only makes the handles' results `false`.
@@ -140,7 +149,7 @@ impl Word {
             if current & STOPPED != 0 {
                 return Decision::Stopped;
             }
-            let deadline = current.saturating_add(timeout);
+            let deadline = deadline_of(current, timeout);
             if now < deadline {
                 return Decision::Pending(deadline);
             }
@@ -247,9 +256,23 @@ impl State {
         true
     }
 
-    /// Arms anew from `now`, clearing any outcome. For the owner only.
-    pub(crate) fn rearm(&self, now: u64) {
-        self.word.rearm(now);
+    /// Restarts the window from `now` if this life has had no outcome, like a beat, and
+    /// returns `true`. Returns `false`, changing nothing, once an expiry was decided, a `stop`
+    /// returned `true` or the watchdog was dropped: the life is over, and the owner starts a
+    /// new one with [`next_life`](Self::next_life). A life's outcome is never undone: the word
+    /// is never cleared, so every heartbeat of the life keeps returning `false`.
+    pub(crate) fn restart(&self, now: u64) -> bool {
+        self.word.beat(now)
+    }
+
+    /// The state of a new life: armed at tick 0 of a new origin, with this life's timeout,
+    /// shared with no heartbeat yet. For the owner, after [`restart`](Self::restart) returned
+    /// `false`.
+    pub(crate) fn next_life(&self) -> State {
+        // Under the lock, as `set_timeout` is: one that returned `true` before this life
+        // ended (it checks the word under the lock) has stored its timeout by now, and one
+        // that runs later sees the outcome and returns `false`.
+        State::new(self.lock().timeout)
     }
 
     /// Marks the watchdog dropped: later beats, stops and `set_timeout` calls return `false`.
@@ -278,7 +301,7 @@ impl State {
     /// watchdog is dropped.
     pub(crate) fn deadline(&self) -> Option<u64> {
         let slot = self.lock();
-        Some(self.word.last_beat()?.saturating_add(slot.timeout))
+        Some(deadline_of(self.word.last_beat()?, slot.timeout))
     }
 
     fn wake(&self) {
@@ -295,5 +318,14 @@ impl State {
     /// The raw word, for the loom models' deliberately broken twins of these operations.
     pub(crate) fn word(&self) -> &AtomicU64 {
         &self.word.0
+    }
+}
+
+#[cfg(test)]
+#[allow(dead_code)] // used by loom-tests, as above
+impl Word {
+    /// The raw word, for the loom models' broken twins of the keyed operations.
+    pub(crate) fn raw(&self) -> &AtomicU64 {
+        &self.0
     }
 }

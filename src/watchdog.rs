@@ -16,7 +16,7 @@ use crate::clock::{instant_at, tick, ticks};
 use crate::deadline::{Deadline, Expired};
 use crate::guard::Guarded;
 use crate::slots::KeyRef;
-use crate::state::{Decision, State, Word};
+use crate::state::{Decision, NEVER, State, Word};
 
 pin_project! {
     /// A timeout that other tasks and threads push back with a wait-free [`Heartbeat`].
@@ -55,6 +55,12 @@ pin_project! {
     ///    lands after the instant but before that poll counts, and restarts the window.
     /// 7. Under a paused test clock, beat from tasks of that runtime: a thread outside it reads
     ///    the real clock (`tokio::time::Instant::now()` falls back to it there).
+    /// 8. Heartbeats belong to one life, which ends with its outcome (an expiry decided, a
+    ///    `stop` that returned `true`, the watchdog dropped). [`rearm`](Self::rearm) during a
+    ///    life restarts its window; after an outcome it starts a new life, and the earlier
+    ///    heartbeats return `false` from then on.
+    /// 9. Every operation on the shared state is linearizable against every other, the
+    ///    owner's `rearm` included: a `stop` that returned `true` is never undone.
     ///
     /// # Examples
     ///
@@ -98,6 +104,11 @@ pin_project! {
     /// The decision reads Tokio's clock at each poll, and the watchdog's timer counts whole
     /// milliseconds, rounding up. It resolves at the first poll at or after the deadline,
     /// never before.
+    ///
+    /// A life counts time in nanoseconds from its start, for 2^61 - 1 ns (about 73 years):
+    /// later beats count as beats at the end of that range, and a deadline past it is never
+    /// reached. Such a watchdog sets no timer and waits only for a stop or a shorter timeout;
+    /// its [`deadline`](Self::deadline) reads 30 years from now, however far the clock runs.
     #[must_use = "a watchdog does nothing unless polled"]
     pub struct Watchdog {
         #[pin]
@@ -221,13 +232,23 @@ impl Watchdog {
         }
     }
 
-    /// Opens a fresh window from now, whatever the outcome of the last one: after an expiry
-    /// or a stop the watchdog resolves again, and heartbeats count again. While armed, it
-    /// restarts the window, like a beat.
+    /// Opens a fresh window from now, whatever the outcome of the last one.
     ///
-    /// Heartbeats belong to the watchdog, not to one arming: a handle given to a worker you
-    /// gave up on beats for the new window too. Retire such a worker before re-arming, or
-    /// watch its replacement with a new `Watchdog`.
+    /// Heartbeats belong to one *life* of the watchdog, which ends with its outcome: an expiry
+    /// decided, a [`Heartbeat::stop`] that returned `true`, or the watchdog dropped.
+    ///
+    /// - During a life, `rearm` restarts its window, like a beat: the heartbeats keep working.
+    /// - After an outcome, `rearm` starts a new life: the watchdog resolves again, and every
+    ///   heartbeat handed out before returns `false` from then on, so a worker you gave up on
+    ///   can never hold the new window open. Hand out new ones with
+    ///   [`heartbeat`](Self::heartbeat). The timeout carries over.
+    ///
+    /// An outcome not yet observed by a poll when `rearm` runs (a stop that returned `true`
+    /// just before) is discarded: the watchdog does not resolve `Err(Stopped)` for it. The stop
+    /// still ended the life it stopped, and its heartbeats stay stopped.
+    ///
+    /// A restart is one clock read and one atomic read-modify-write; a new life allocates the
+    /// shared state anew (see `docs/performance.md` for the cost of both).
     ///
     /// ```
     /// use std::time::Duration;
@@ -238,19 +259,27 @@ impl Watchdog {
     /// let start = tokio::time::Instant::now();
     /// let watchdog = Watchdog::new(Duration::from_millis(100));
     /// tokio::pin!(watchdog);
-    /// let heartbeat = watchdog.heartbeat();
+    /// let old = watchdog.heartbeat();
     /// watchdog.as_mut().await.unwrap();
-    /// assert!(!heartbeat.beat(), "expired");
+    /// assert!(!old.beat(), "expired");
     ///
-    /// watchdog.as_mut().rearm();
-    /// assert!(heartbeat.beat());
+    /// watchdog.as_mut().rearm(); // a new life
+    /// assert!(!old.beat(), "a heartbeat of the old life stays ended");
+    /// let new = watchdog.heartbeat();
+    /// assert!(new.beat());
     /// let again = watchdog.as_mut().await.unwrap();
     /// assert_eq!(again.deadline() - start, Duration::from_millis(200));
     /// # }
     /// ```
     pub fn rearm(self: Pin<&mut Self>) {
         let this = self.project();
-        this.state.rearm(tick(*this.origin, Instant::now()));
+        let now = Instant::now();
+        if !this.state.restart(tick(*this.origin, now)) {
+            // The life is over: a fresh word for the next one, so the old heartbeats stay
+            // ended, and a fresh origin, so its ticks count from now.
+            *this.state = Arc::new(this.state.next_life());
+            *this.origin = now;
+        }
         *this.done = false;
     }
 
@@ -316,6 +345,12 @@ impl Future for Watchdog {
             // The decision registers `cx`'s waker for `stop` and a shortening `set_timeout`;
             // the timer below wakes the task at the deadline.
             match this.state.decide(tick(*this.origin, now), cx.waker()) {
+                Decision::Pending(NEVER) => {
+                    // No clock reading reaches the deadline: wait for a stop or a shorter
+                    // timeout (their wakeup is registered), with no timer at all.
+                    this.timer.as_mut().stop();
+                    return Poll::Pending;
+                }
                 Decision::Pending(deadline) => {
                     // Later than before (beats moved it): a store, the timer is re-set when it
                     // fires. Earlier (a shortened timeout): the timer is reset now.

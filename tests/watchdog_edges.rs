@@ -65,7 +65,11 @@ async fn duration_max_saturates_to_thirty_years() {
     }
 
     w.get().rearm();
-    assert!(hb.set_timeout(Duration::MAX));
+    assert!(
+        !hb.set_timeout(Duration::MAX),
+        "a heartbeat of the ended life"
+    );
+    assert!(w.get_ref().heartbeat().set_timeout(Duration::MAX));
     assert!(w.poll().is_pending());
 }
 

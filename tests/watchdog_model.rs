@@ -1,6 +1,10 @@
 //! Random operation sequences on a watchdog and three heartbeat handles, against a plain
 //! reference model of the rules.
 //!
+//! Handles belong to the life they were taken in (rule 8): `Op::Take` replaces a handle with
+//! one of the current life, and a handle of an ended life must return `false` (or `None`) for
+//! ever, whatever `rearm` did since.
+//!
 //! Times are microseconds since the start. The model decides an expiry at a poll when
 //! `now >= last beat + timeout` (the decision reads the clock), and requires the task to have
 //! been woken once the timer wheel has processed the deadline's millisecond, rounded up.
@@ -22,6 +26,7 @@ enum Op {
     Stop(usize),
     SetTimeout(usize, u64),
     DropHandle(usize),
+    Take(usize),
     Rearm,
     Advance(u64),
     Poll,
@@ -33,7 +38,8 @@ fn op() -> impl Strategy<Value = Op> {
         6 => handle.clone().prop_map(Op::Beat),
         1 => handle.clone().prop_map(Op::Stop),
         2 => (handle.clone(), 0u64..20_000).prop_map(|(h, t)| Op::SetTimeout(h, t)),
-        1 => handle.prop_map(Op::DropHandle),
+        1 => handle.clone().prop_map(Op::DropHandle),
+        2 => handle.prop_map(Op::Take),
         1 => Just(Op::Rearm),
         6 => prop_oneof![0u64..2_000, 0u64..25_000].prop_map(Op::Advance),
         6 => Just(Op::Poll),
@@ -53,36 +59,52 @@ struct Model {
     timeout: u64,
     outcome: Option<Outcome>,
     delivered: bool,
+    /// Which life the watchdog is in: a `rearm` after an outcome starts the next one.
+    life: u32,
 }
 
 impl Model {
     fn live(&self) -> bool {
         self.outcome.is_none()
     }
+    /// Whether a handle taken in `life` acts: only in the current life, before its outcome.
+    fn acts(&self, life: u32) -> bool {
+        life == self.life && self.live()
+    }
     fn deadline(&self) -> Option<u64> {
         self.live().then_some(self.last + self.timeout)
     }
-    fn beat(&mut self) -> bool {
-        self.live() && {
+    fn beat(&mut self, life: u32) -> bool {
+        self.acts(life) && {
             self.last = self.last.max(self.now);
             true
         }
     }
-    fn stop(&mut self) -> bool {
-        self.live() && {
+    fn stop(&mut self, life: u32) -> bool {
+        self.acts(life) && {
             self.outcome = Some(Outcome::Stopped);
             true
         }
     }
-    fn set_timeout(&mut self, timeout: u64) -> bool {
-        self.live() && {
+    fn set_timeout(&mut self, life: u32, timeout: u64) -> bool {
+        self.acts(life) && {
             self.timeout = timeout;
             true
         }
     }
+    fn remaining(&self, life: u32) -> Option<u64> {
+        self.acts(life)
+            .then(|| (self.last + self.timeout).saturating_sub(self.now))
+    }
+    /// During a life, a restart; after an outcome (delivered or not), the next life.
     fn rearm(&mut self) {
-        self.last = self.last.max(self.now);
-        self.outcome = None;
+        if self.live() {
+            self.last = self.last.max(self.now);
+        } else {
+            self.life += 1;
+            self.last = self.now;
+            self.outcome = None;
+        }
         self.delivered = false;
     }
     /// `Some(Ok(deadline))`, `Some(Err(()))` for stopped, `None` for pending.
@@ -129,10 +151,11 @@ fn run(timeout: u64, ops: Vec<Op>) -> Result<(), TestCaseError> {
             timeout,
             outcome: None,
             delivered: false,
+            life: 0,
         };
         let mut w = Probe::new(Watchdog::new(us(timeout)));
-        let mut handles: Vec<Option<Heartbeat>> = (0..HANDLES)
-            .map(|_| Some(w.get_ref().heartbeat()))
+        let mut handles: Vec<Option<(Heartbeat, u32)>> = (0..HANDLES)
+            .map(|_| Some((w.get_ref().heartbeat(), 0)))
             .collect();
         // Wake count at the last pending poll, while that poll's waker is still the one to wake.
         let mut waiting: Option<usize> = None;
@@ -140,21 +163,22 @@ fn run(timeout: u64, ops: Vec<Op>) -> Result<(), TestCaseError> {
         for op in ops {
             match op {
                 Op::Beat(h) => {
-                    if let Some(hb) = &handles[h] {
-                        prop_assert_eq!(hb.beat(), model.beat());
+                    if let Some((hb, life)) = &handles[h] {
+                        prop_assert_eq!(hb.beat(), model.beat(*life));
                     }
                 }
                 Op::Stop(h) => {
-                    if let Some(hb) = &handles[h] {
-                        prop_assert_eq!(hb.stop(), model.stop());
+                    if let Some((hb, life)) = &handles[h] {
+                        prop_assert_eq!(hb.stop(), model.stop(*life));
                     }
                 }
                 Op::SetTimeout(h, t) => {
-                    if let Some(hb) = &handles[h] {
-                        prop_assert_eq!(hb.set_timeout(us(t)), model.set_timeout(t));
+                    if let Some((hb, life)) = &handles[h] {
+                        prop_assert_eq!(hb.set_timeout(us(t)), model.set_timeout(*life, t));
                     }
                 }
                 Op::DropHandle(h) => handles[h] = None,
+                Op::Take(h) => handles[h] = Some((w.get_ref().heartbeat(), model.life)),
                 Op::Rearm => {
                     w.get().rearm();
                     model.rearm();
@@ -183,9 +207,8 @@ fn run(timeout: u64, ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             let deadline = model.deadline().map(|t| start + us(t));
             prop_assert_eq!(w.get_ref().deadline(), deadline);
-            if let Some(hb) = handles.iter().flatten().next() {
-                let remaining = model.deadline().map(|t| us(t.saturating_sub(model.now)));
-                prop_assert_eq!(hb.remaining(), remaining);
+            for (hb, life) in handles.iter().flatten() {
+                prop_assert_eq!(hb.remaining(), model.remaining(*life).map(us));
             }
         }
         Ok(())

@@ -304,14 +304,52 @@ async fn rearm_after_an_expiry_and_after_a_stop_opens_a_fresh_window() {
     advance_to(start, ms(230)).await;
     assert_eq!(expired_at(w.poll()), Some(start + ms(230)));
 
+    assert!(!hb.beat(), "a heartbeat of the first life stays ended");
     w.get().rearm();
-    assert!(hb.stop());
+    let second = w.get_ref().heartbeat();
+    assert!(second.stop());
     assert!(matches!(w.poll(), Poll::Ready(Err(_))));
     w.get().rearm();
-    assert!(hb.beat(), "heartbeats of earlier armings count again");
+    assert!(!second.beat(), "a stopped life is never revived");
+    assert!(!hb.beat());
     assert!(w.poll().is_pending());
     advance_to(start, ms(330)).await;
     assert_eq!(expired_at(w.poll()), Some(start + ms(330)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn rearm_during_a_life_keeps_its_heartbeats_and_after_an_unobserved_stop_discards_it() {
+    let start = Instant::now();
+    let mut w = Probe::new(Watchdog::new(ms(100)));
+    let hb = w.get_ref().heartbeat();
+    assert!(w.poll().is_pending());
+    advance_to(start, ms(40)).await;
+    w.get().rearm(); // during the life: a restart
+    assert!(hb.beat(), "the life goes on with its heartbeats");
+    assert_eq!(w.get_ref().deadline(), Some(start + ms(140)));
+
+    // The window's instant passed unobserved: no outcome yet, so still a restart (rule 6).
+    advance_to(start, ms(200)).await;
+    w.get().rearm();
+    assert!(hb.beat());
+    assert_eq!(w.get_ref().deadline(), Some(start + ms(300)));
+
+    // A stop not yet observed by a poll ends the life; the rearm discards its outcome.
+    assert!(hb.stop());
+    w.get().rearm();
+    assert!(!hb.beat() && !hb.stop() && !hb.set_timeout(ms(1)));
+    assert_eq!(hb.remaining(), None);
+    assert!(
+        w.poll().is_pending(),
+        "no Err(Stopped) for a discarded outcome"
+    );
+    assert_eq!(
+        w.get_ref().deadline(),
+        Some(start + ms(300)),
+        "the timeout carries over"
+    );
+    advance_to(start, ms(300)).await;
+    assert_eq!(expired_at(w.poll()), Some(start + ms(300)));
 }
 
 #[tokio::test(start_paused = true)]

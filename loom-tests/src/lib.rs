@@ -33,3 +33,12 @@ mod linearizability;
 
 #[cfg(test)]
 mod slot_reuse;
+
+#[cfg(test)]
+mod lives;
+
+#[cfg(test)]
+mod keyed;
+
+#[cfg(test)]
+mod orderings;

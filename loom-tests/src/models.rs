@@ -23,8 +23,13 @@ fn shipped_stop(state: &State) -> bool {
 fn shipped_set_timeout(state: &State, timeout: u64) -> bool {
     state.set_timeout(timeout)
 }
-fn shipped_rearm(state: &State, now: u64) {
-    state.rearm(now)
+/// `Watchdog::rearm`: a restart in the life, or the next life's state.
+pub(crate) fn shipped_rearm(state: &Arc<State>, now: u64) -> Arc<State> {
+    if state.restart(now) {
+        state.clone()
+    } else {
+        Arc::new(state.next_life())
+    }
 }
 fn shipped_close(state: &State) {
     state.close()
@@ -35,7 +40,8 @@ fn shipped_decide(state: &State, now: u64, waker: &std::task::Waker) -> Decision
 
 /// (a) A beat at tick 5 against the expiry decision at tick 10 (the deadline). Either the
 /// beat counted and the decision saw it (pending until 15), or the decision came first and
-/// the beat returned `false`. Never both, never neither.
+/// the beat returned `false`. Never both, never neither. The beat wakes nobody (rule 4): the
+/// waker the decision may have registered stays unwoken.
 fn beat_vs_expiry(beat: Beat) {
     loom::model(move || {
         let state = Arc::new(State::new(TIMEOUT));
@@ -43,9 +49,10 @@ fn beat_vs_expiry(beat: Beat) {
             let state = state.clone();
             thread::spawn(move || beat(&state, 5))
         };
-        let (waker, _) = flag_waker();
+        let (waker, woken) = flag_waker();
         let decision = state.decide(10, &waker);
         let counted = beater.join().unwrap();
+        assert!(!woken.woken(), "a beat woke the watchdog task");
         match decision {
             Decision::Expired(10) => assert!(!counted, "a beat after the decision counted"),
             Decision::Pending(15) => {
@@ -150,28 +157,36 @@ fn c_shortened_timeout_vs_expiry_broken_wake_then_store() {
     shortened_timeout_vs_expiry(set_timeout_wake_then_store);
 }
 
-/// (d) After an expiry, `rearm` at tick 15 against a late beat at tick 20 from a heartbeat of
-/// the old arming. The beat either landed before the rearm and returned `false`, or it
-/// counts in the new arming: the new deadline is 30, not 25. The last beat never moves back.
+/// (d) After an expiry, the owner's `rearm` at tick 15 against a late beat at tick 20 from a
+/// heartbeat of the ended life. The rearm starts a new life (a fresh state, its ticks from 0),
+/// so the late beat returns `false` whichever runs first (rule 8), and the new life's window
+/// is its own: deadline 10 of its own ticks. The old life stays expired.
 fn rearm_vs_late_beat(rearm: Rearm) {
     loom::model(move || {
         let state = Arc::new(State::new(TIMEOUT));
-        let (waker, _) = flag_waker();
+        let (waker, woken) = flag_waker();
         assert_eq!(state.decide(10, &waker), Decision::Expired(10));
 
         let beater = {
             let state = state.clone();
             thread::spawn(move || state.pulse().beat(20))
         };
-        rearm(&state, 15);
+        let next = rearm(&state, 15);
         let counted = beater.join().unwrap();
-        let expected = if counted { 30 } else { 25 };
+        assert!(!counted, "a heartbeat of the ended life counted");
+        if !Arc::ptr_eq(&next, &state) {
+            assert_eq!(
+                next.deadline(),
+                Some(TIMEOUT),
+                "the new life starts at its tick 0"
+            );
+        }
         assert_eq!(
-            state.deadline(),
-            Some(expected),
-            "a beat that counted was lost by the rearm"
+            state.pulse().snapshot().1,
+            "expired",
+            "the old life's outcome holds"
         );
-        assert!(state.pulse().beat(21), "beats count after the rearm");
+        assert!(!woken.woken(), "a rearm woke the watchdog task");
     });
 }
 
@@ -181,9 +196,9 @@ fn d_rearm_vs_late_beat() {
 }
 
 #[test]
-#[should_panic(expected = "a beat that counted was lost by the rearm")]
-fn d_rearm_vs_late_beat_broken_clear_then_store() {
-    rearm_vs_late_beat(rearm_clear_then_store);
+#[should_panic(expected = "a heartbeat of the ended life counted")]
+fn d_rearm_vs_late_beat_broken_in_place() {
+    rearm_vs_late_beat(rearm_in_place);
 }
 
 /// (e) The watchdog dropped while a heartbeat beats. Once the drop is done, every heartbeat
