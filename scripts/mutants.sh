@@ -41,5 +41,6 @@ while [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; do files+=("$1"); shift; done
 for file in "${files[@]}"; do
     name=$(basename "$file" .rs)
     mapfile -t extra < <(args_for "$file")
+    mkdir -p "mutants.out/$name"
     cargo mutants --file "$file" --output "mutants.out/$name" --minimum-test-timeout 60 "${extra[@]}" "$@" || true
 done
