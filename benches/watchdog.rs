@@ -14,8 +14,19 @@
 //! thread's start and join are not counted. Before the benches, one million beats from another
 //! thread are checked to wake the watchdog's task zero times (a counting waker, printed).
 //!
+//! A second group, `rearm`, prices the two kinds of `Watchdog::rearm` (rule 8) on the bench
+//! thread, beside `Sleep` operations of the same run:
+//!
+//! - `restart`: `rearm` during a life: a clock read and one `fetch_max`, like a beat.
+//! - `new_life`: a heartbeat's `stop` (ending the life), then `rearm`, which finds the life over
+//!   and allocates the next life's shared state. The stop is counted: a new life needs an
+//!   outcome first.
+//! - `sleep_reset`: `Sleep::reset(now + 1 h)` on a registered `Sleep`.
+//! - `sleep_recreate`: `Box::pin(sleep(1 h))`, polled once and dropped.
+//!
 //! Run: `cargo bench --bench watchdog`, then
-//! `python3 scripts/bench_ratios.py heartbeat floor mpsc`.
+//! `python3 scripts/bench_ratios.py heartbeat floor mpsc` and
+//! `python3 scripts/bench_ratios.py rearm sleep_reset sleep_recreate`.
 
 use std::future::Future;
 use std::hint::black_box;
@@ -181,5 +192,45 @@ fn heartbeat(c: &mut Criterion) {
     drop(watchdog);
 }
 
-criterion_group!(benches, heartbeat);
+fn rearm(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let _guard = rt.enter();
+    let mut cx = Context::from_waker(Waker::noop());
+
+    let mut group = c.benchmark_group("rearm");
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(3));
+
+    let mut watchdog = Box::pin(Watchdog::new(TIMEOUT));
+    assert!(watchdog.as_mut().poll(&mut cx).is_pending());
+    let hb = watchdog.heartbeat();
+    group.bench_function("restart", |b| b.iter(|| watchdog.as_mut().rearm()));
+    assert!(hb.beat(), "every rearm was a restart of the first life");
+
+    group.bench_function("new_life", |b| {
+        b.iter(|| {
+            black_box(watchdog.heartbeat().stop());
+            watchdog.as_mut().rearm();
+        })
+    });
+    assert!(!hb.beat(), "the first life ended");
+
+    let mut registered = Box::pin(sleep(TIMEOUT));
+    assert!(registered.as_mut().poll(&mut cx).is_pending());
+    group.bench_function("sleep_reset", |b| {
+        b.iter(|| registered.as_mut().reset(Instant::now() + TIMEOUT))
+    });
+    group.bench_function("sleep_recreate", |b| {
+        b.iter(|| {
+            let mut fresh = Box::pin(sleep(TIMEOUT));
+            black_box(fresh.as_mut().poll(&mut cx).is_pending())
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, heartbeat, rearm);
 criterion_main!(benches);

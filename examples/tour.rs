@@ -856,8 +856,9 @@ async fn supervise_metrics(
                         log.expiry(&expired)
                     ),
                 );
-                // Retire the hung flusher before re-arming: its heartbeat would count for the
-                // new window too.
+                // Retire the hung flusher before re-arming. Its heartbeat belongs to the life
+                // that just ended and can no longer hold the new window open, but the task
+                // itself would still run.
                 flusher.abort();
                 let _ = (&mut flusher).await;
                 watchdog.as_mut().rearm();

@@ -83,8 +83,9 @@ async fn main() {
         ),
     );
 
-    // Restart: the hung worker must be gone before the re-arm, or its handle (which is not
-    // tied to one arming) could beat for the new run.
+    // Restart: retire the hung worker first. Its handle belongs to the life that just ended,
+    // so after the re-arm it can no longer beat for the new run (its beats return `false`);
+    // the worker itself would still hold its thread.
     log("supervisor", "restarting: telling worker 1 to quit");
     quit.send(()).expect("worker 1 is waiting on this channel");
     let first = first.join().expect("worker 1 does not panic");
