@@ -272,19 +272,36 @@ async fn a_beat_long_after_the_instant_but_before_the_poll_counts() {
 async fn beats_from_several_tasks_all_count() {
     let start = Instant::now();
     let watchdog = Watchdog::new(ms(100));
-    for (every, times) in [(30, 5), (70, 3), (45, 4)] {
-        let hb = watchdog.heartbeat();
-        tokio::spawn(async move {
-            for _ in 0..times {
-                tokio::time::sleep(ms(every)).await;
-                assert!(hb.beat());
-            }
-        });
-    }
+    let beaters: Vec<_> = [(30, 5), (70, 3), (45, 4)]
+        .into_iter()
+        .map(|(every, times)| {
+            let hb = watchdog.heartbeat();
+            tokio::spawn(async move {
+                let mut beats = Vec::new();
+                for _ in 0..times {
+                    tokio::time::sleep(ms(every)).await;
+                    beats.push((Instant::now() - start, hb.beat()));
+                }
+                beats
+            })
+        })
+        .collect();
     // Last beats: 150 ms, 210 ms and 180 ms. The latest wins.
     let expired = watchdog.await.unwrap();
     assert_eq!(expired.deadline(), start + ms(310));
     assert_eq!(Instant::now(), start + ms(310));
+
+    // Every beat, from every task, counted: each returned `true`, at its own instant.
+    let mut beats = Vec::new();
+    for beater in beaters {
+        beats.push(beater.await.unwrap());
+    }
+    let counted = |every: u64, times: u64| {
+        (1..=times)
+            .map(|i| (ms(every * i), true))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(beats, [counted(30, 5), counted(70, 3), counted(45, 4)]);
 }
 
 #[tokio::test(start_paused = true)]
