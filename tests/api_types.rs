@@ -76,11 +76,33 @@ async fn a_deadline_can_be_spawned() {
     fn spawnable<F: Future + Send + 'static>(future: F) -> F {
         future
     }
+    let start = tokio::time::Instant::now();
     let expired = tokio::spawn(spawnable(Deadline::after(Duration::from_millis(5))))
         .await
         .unwrap();
-    let copy = expired;
-    assert_eq!(copy, expired);
+    assert_eq!(expired.deadline(), start + Duration::from_millis(5));
+}
+
+#[tokio::test(start_paused = true)]
+async fn expired_is_a_copy_value_compared_by_its_instants() {
+    fn is_copy<T: Copy>() {}
+    fn is_eq_hash<T: Eq + std::hash::Hash>() {}
+    is_copy::<Expired>();
+    is_eq_hash::<Expired>();
+
+    let start = tokio::time::Instant::now();
+    let at_5 = Deadline::after(Duration::from_millis(5)).await;
+    // Another deadline for the same instant, observed at the same poll: an equal value.
+    let also_at_5 = Deadline::at(start + Duration::from_millis(5)).await;
+    let at_10 = Deadline::after(Duration::from_millis(5)).await;
+    assert_eq!(at_5, also_at_5);
+    assert_ne!(at_5, at_10, "different deadlines");
+    // Same deadline, observed later: `overdue` differs, and so does the value.
+    let deadline = Deadline::at(start + Duration::from_millis(10));
+    tokio::time::advance(Duration::from_millis(3)).await;
+    let late_10 = deadline.await;
+    assert_eq!(late_10.deadline(), at_10.deadline());
+    assert_ne!(late_10, at_10, "observed 3 ms late");
 }
 
 #[tokio::test(start_paused = true)]

@@ -118,13 +118,43 @@ async fn remaining_counts_down_and_is_zero_once_due_but_unobserved() {
 
 #[tokio::test(start_paused = true)]
 async fn a_beat_from_a_plain_thread_reads_the_real_clock() {
-    // Rule 7: outside the runtime, `tokio::time::Instant::now()` is the real clock, which is
-    // ahead of a paused clock that has not moved since the runtime started.
+    // Rule 7: outside the runtime, `tokio::time::Instant::now()` is the real clock. Move the
+    // paused clock a year ahead of it first, so the two clocks cannot give the same tick: a
+    // beat that read the paused clock would land at `start + YEAR`, one that read the real
+    // clock lands within the instants read from the real clock around the thread.
+    const YEAR: Duration = Duration::from_secs(86_400 * 365);
+    let start = Instant::now();
     let watchdog = Watchdog::new(ms(100));
     let hb = watchdog.heartbeat();
-    let before = watchdog.deadline().unwrap();
-    std::thread::spawn(move || assert!(hb.beat()))
-        .join()
-        .unwrap();
-    assert!(watchdog.deadline().unwrap() >= before);
+    tokio::time::advance(YEAR).await;
+    assert_eq!(Instant::now(), start + YEAR);
+    assert_eq!(
+        watchdog.deadline(),
+        Some(start + ms(100)),
+        "not yet observed"
+    );
+
+    let real_before = Instant::from_std(std::time::Instant::now());
+    let plain = hb.clone();
+    assert!(std::thread::spawn(move || plain.beat()).join().unwrap());
+    let real_after = Instant::from_std(std::time::Instant::now());
+    let beat_at = watchdog.deadline().unwrap() - ms(100);
+    assert!(
+        real_before <= beat_at && beat_at <= real_after,
+        "the plain thread's beat is at {:?} from the start, not on the real clock \
+         (between {:?} and {:?}; the paused clock reads {YEAR:?})",
+        beat_at - start,
+        real_before - start,
+        real_after - start,
+    );
+
+    // A beat from this runtime's task reads the paused clock, a year ahead: it moves the
+    // deadline exactly there. A later plain-thread beat reads the real clock, a year behind,
+    // and the last beat never moves back, even after the paused clock moved on a little.
+    assert!(hb.beat());
+    assert_eq!(watchdog.deadline(), Some(start + YEAR + ms(100)));
+    tokio::time::advance(ms(1)).await;
+    let plain = hb.clone();
+    assert!(std::thread::spawn(move || plain.beat()).join().unwrap());
+    assert_eq!(watchdog.deadline(), Some(start + YEAR + ms(100)));
 }
