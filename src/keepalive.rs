@@ -143,8 +143,17 @@ impl<K> Page<K> {
     }
 
     /// Whether a check of `offset` made at `generation` is its key's current one.
+    ///
+    /// A check can outlive its page: the page empties, is dropped, and a new page is made at
+    /// the same number, with fewer slots handed out so far. So the offset may lie past this
+    /// page's slots (not current). If it lies within them, the generation may match by
+    /// chance (a new page counts from 0 again); such a check is then a second current one,
+    /// and costs only an early look at the key: the judge reads the key's true deadline and
+    /// re-queues it, as for a key beaten since its check.
     fn is_current(&self, offset: u32, generation: u32) -> bool {
-        self.generations[offset as usize] == generation && self.keys[offset as usize].is_some()
+        let offset = offset as usize;
+        self.generations.get(offset) == Some(&generation)
+            && self.keys.get(offset).is_some_and(Option::is_some)
     }
 }
 

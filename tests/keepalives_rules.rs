@@ -384,3 +384,30 @@ async fn poll_expired_yields_a_key_and_its_lateness() {
     assert_eq!(expired.deadline(), start + ms(100));
     assert_eq!(expired.overdue(), ms(30));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_check_that_outlived_its_dropped_page_is_ignored() {
+    // Found by the widened model. Keys 76..96 fill pages 0 to 2; removing 58..96 halves the
+    // set, so the emptied pages are dropped while the checks of their slots stay queued.
+    // New keys then make a page at the same number with fewer slots handed out: the old
+    // checks point past them, and must be ignored (before: an index out of bounds).
+    let start = Instant::now();
+    let (waker, _) = counting_waker();
+    let mut set = Keepalives::new(ms(10));
+    for key in 58..96 {
+        set.insert(key);
+    }
+    for key in 58..96 {
+        assert!(set.remove(&key));
+    }
+    for key in 0..15 {
+        set.insert(key);
+    }
+    set.insert(23);
+    advance_to(start, ms(10)).await;
+    set.insert(15);
+    let mut expected: Vec<_> = (0..15).chain([23]).map(|k| (k, start + ms(10))).collect();
+    expected.sort();
+    assert_eq!(drain(&mut set, &waker), expected);
+    assert_eq!(set.len(), 1, "15, inserted at 10 ms, is not yet due");
+}
