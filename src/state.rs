@@ -49,10 +49,12 @@ use crate::sync::{AtomicU64, Mutex, MutexGuard, Ordering, PoisonError};
 pub(crate) const EXPIRED: u64 = 1 << 63;
 pub(crate) const STOPPED: u64 = 1 << 62;
 pub(crate) const CLOSED: u64 = 1 << 61;
-pub(crate) const TERMINAL: u64 = EXPIRED | STOPPED | CLOSED;
 
 /// The largest tick the word holds: about 73 years of nanoseconds. Later ticks saturate.
 pub(crate) const MAX_TICK: u64 = CLOSED - 1;
+
+/// Every bit above the tick: `EXPIRED`, `STOPPED` and `CLOSED`.
+pub(crate) const TERMINAL: u64 = !MAX_TICK;
 
 /// The deadline tick of a word whose last beat is `last_beat`: `last_beat + timeout`, or
 /// [`NEVER`] when that lies past [`MAX_TICK`]. Ticks saturate at `MAX_TICK`, so a clock reading

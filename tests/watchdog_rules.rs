@@ -279,6 +279,8 @@ async fn a_shortened_timeout_wakes_the_task_and_a_lengthened_one_does_not() {
     assert!(hb.set_timeout(ms(300)));
     assert_eq!(w.wakes(), 0, "lengthening wakes nobody");
     assert_eq!(w.get_ref().deadline(), Some(start + ms(300)));
+    assert!(hb.set_timeout(ms(300)));
+    assert_eq!(w.wakes(), 0, "the same timeout again wakes nobody");
 
     advance_to(start, ms(20)).await;
     assert!(hb.set_timeout(ms(50)));
@@ -481,4 +483,28 @@ async fn rearm_while_armed_restarts_the_window() {
     assert!(w.poll().is_pending());
     advance_to(start, ms(160)).await;
     assert_eq!(expired_at(w.poll()), Some(start + ms(160)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stop_wakes_the_task_that_polled_last() {
+    // The watchdog moves to another task (another waker) between polls: a stop must wake the
+    // task that now waits on it, not the one that polled before.
+    use std::future::Future;
+    use std::task::Context;
+
+    let (first, first_wakes) = common::counting_waker();
+    let (second, second_wakes) = common::counting_waker();
+    let mut watchdog = Box::pin(Watchdog::new(ms(100)));
+    let hb = watchdog.heartbeat();
+    let poll_with = |watchdog: &mut std::pin::Pin<Box<Watchdog>>, waker| {
+        watchdog.as_mut().poll(&mut Context::from_waker(waker))
+    };
+    assert!(poll_with(&mut watchdog, &first).is_pending());
+    assert!(poll_with(&mut watchdog, &second).is_pending());
+    assert!(hb.stop());
+    assert_eq!((first_wakes(), second_wakes()), (0, 1));
+    assert!(matches!(
+        poll_with(&mut watchdog, &second),
+        Poll::Ready(Err(_))
+    ));
 }
