@@ -82,3 +82,36 @@ fn h_slot_reuse() {
 fn h_slot_reuse_broken_leave_ignoring_heartbeats() {
     slot_reuse(leave_ignoring_heartbeats);
 }
+
+/// Memory returns: a slot freed with its own timeout leaves no entry in the segment's table,
+/// whether the set frees it or its last heartbeat does; a key re-timed to the set's timeout
+/// leaves none either. (One thread: this checks the bookkeeping, not a race.)
+#[test]
+fn h_a_freed_slot_leaves_no_timeout_behind() {
+    loom::model(|| {
+        let segment = Arc::new(Segment::new(2, TIMEOUT));
+        segment.claim(0, 0, Some(30));
+        segment.claim(1, 0, Some(40));
+        assert_eq!(segment.custom_len(), 2);
+        segment.retime(1, None);
+        assert_eq!(segment.custom_len(), 1, "re-timed to the set's timeout");
+        assert_eq!(segment.timeout(1), TIMEOUT);
+
+        let heartbeat = segment.handle(0);
+        segment.word(0).close();
+        assert!(!segment.leave(0), "a heartbeat still holds the slot");
+        assert_eq!(
+            segment.custom_len(),
+            1,
+            "kept while the heartbeat may read it"
+        );
+        drop(heartbeat);
+        segment.collect(|_| {});
+        assert_eq!(segment.custom_len(), 0, "freed by its last heartbeat");
+
+        segment.claim(0, 0, Some(50));
+        segment.word(0).close();
+        assert!(segment.leave(0));
+        assert_eq!(segment.custom_len(), 0, "freed by the set");
+    });
+}
