@@ -26,9 +26,9 @@ args_for() {
             printf -- '--test-package\ndeadlines,loom-tests\n-C\n--lib\n'
             tests "${watchdog[@]}" keepalives_rules keepalives_model keepalives_stress ;;
         src/clock.rs) tests "${watchdog[@]}" "${keepalives[@]}" deadline_edges ;;
-        src/deadline.rs) tests deadline_rules deadline_edges deadline_model watchdog_rules clock_far_future ;;
-        src/watchdog.rs) tests "${watchdog[@]}" ;;
-        src/keepalive.rs) tests "${keepalives[@]}" ;;
+        src/deadline.rs) tests deadline_rules deadline_edges deadline_model watchdog_rules clock_far_future api_types ;;
+        src/watchdog.rs) tests "${watchdog[@]}" api_types ;;
+        src/keepalive.rs) tests "${keepalives[@]}" api_types ;;
         src/stream/burst.rs) tests stream_debounce stream_debounce_batch stream_debounce_model stream_api ;;
         *) echo "no test list for $1" >&2; exit 2 ;;
     esac

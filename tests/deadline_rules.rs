@@ -296,3 +296,22 @@ async fn remaining_counts_down_to_zero() {
     );
     assert!(d.is_armed());
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_expiry_says_how_late_it_was_observed() {
+    let start = Instant::now();
+    let mut d = Probe::new(Deadline::after(ms(10)));
+    assert!(d.poll().is_pending());
+    advance_to(start, ms(37)).await;
+    match d.poll() {
+        Poll::Ready(expired) => {
+            assert_eq!(expired.deadline(), start + ms(10));
+            assert_eq!(expired.overdue(), ms(27), "observed at 37 ms, due at 10 ms");
+        }
+        Poll::Pending => panic!("due"),
+    }
+    assert!(!d.get().reset(ms(5)), "delivered: nothing was pending");
+    assert!(d.poll().is_pending());
+    advance_to(start, ms(42)).await;
+    assert_eq!(d.poll().map(|e| e.overdue()), Poll::Ready(ms(0)));
+}
