@@ -114,6 +114,7 @@ async fn watchdog_types_debug_and_compose() {
     assert!(heartbeat.stop());
     let stopped = outcome_of(watchdog.as_mut().await).unwrap();
     assert_eq!(format!("{stopped:?}"), "Stopped(())");
+    assert_eq!(stopped.to_string(), "watchdog stopped");
     assert!(format!("{heartbeat:?}").contains("stopped"));
 
     let g = guarded(
