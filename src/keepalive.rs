@@ -1,6 +1,6 @@
 //! [`Keepalives`]: a keyed set of heartbeat deadlines on one timer.
 
-use std::cmp::Ordering as CmpOrdering;
+use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
 use std::fmt;
 use std::hash::{BuildHasher, Hash, RandomState};
@@ -116,7 +116,7 @@ pub struct Keepalives<K> {
     orphans: usize,
     /// The number of keys at or below which a removal looks for memory to return.
     shrink_at: usize,
-    queue: BinaryHeap<Queued>,
+    queue: BinaryHeap<Reverse<Queued>>,
     timeout: u64,
     origin: Instant,
     timer: Pin<Box<Deadline>>,
@@ -158,31 +158,13 @@ impl<K> Page<K> {
 }
 
 /// A check of `slot` due at `tick`: current while `generation` is the slot's generation.
+/// Ordered by `tick` first (the other fields only break ties), and queued in `Reverse`:
+/// `BinaryHeap` is a max-heap, and the earliest check must come out first.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
 struct Queued {
     tick: u64,
     slot: u32,
     generation: u32,
-}
-
-impl PartialEq for Queued {
-    fn eq(&self, other: &Self) -> bool {
-        self.tick == other.tick
-    }
-}
-
-impl Eq for Queued {}
-
-impl PartialOrd for Queued {
-    fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Queued {
-    // Reversed: `BinaryHeap` is a max-heap, and the earliest check must come out first.
-    fn cmp(&self, other: &Self) -> CmpOrdering {
-        other.tick.cmp(&self.tick)
-    }
 }
 
 /// A key's slot, as `find` found it.
@@ -436,11 +418,11 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
         };
         let generation = &mut page.generations[offset as usize];
         *generation = generation.wrapping_add(1);
-        self.queue.push(Queued {
+        self.queue.push(Reverse(Queued {
             tick,
             slot,
             generation: *generation,
-        });
+        }));
     }
 
     /// A free slot: in the lowest page with room, after collecting orphans, or in a new page.
@@ -752,7 +734,7 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
             if let Some(expired) = self.next_due(tick(self.origin, observed), observed) {
                 return Poll::Ready(expired);
             }
-            let Some(next) = self.queue.peek() else {
+            let Some(Reverse(next)) = self.queue.peek() else {
                 self.register(cx.waker());
                 return Poll::Pending;
             };
@@ -770,10 +752,14 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
     /// Pops due checks until one key turns out expired; re-queues beaten keys, drops stale
     /// checks and stopped keys.
     fn next_due(&mut self, now: u64, observed: Instant) -> Option<(K, Expired)> {
-        while self.queue.peek().is_some_and(|next| next.tick <= now) {
-            let Queued {
+        while self
+            .queue
+            .peek()
+            .is_some_and(|Reverse(next)| next.tick <= now)
+        {
+            let Reverse(Queued {
                 slot, generation, ..
-            } = self.queue.pop()?;
+            }) = self.queue.pop()?;
             let (page, offset) = split(slot);
             let Some(page) = self.pages.get(page).and_then(Option::as_ref) else {
                 continue; // its page emptied and was dropped since
@@ -821,7 +807,7 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
         let len = self.index.len();
         if self.queue.len() > 2 * len + 64 {
             let pages = &self.pages;
-            self.queue.retain(|check| {
+            self.queue.retain(|Reverse(check)| {
                 let (page, offset) = split(check.slot);
                 pages
                     .get(page)

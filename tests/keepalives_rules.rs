@@ -411,3 +411,34 @@ async fn a_check_that_outlived_its_dropped_page_is_ignored() {
     assert_eq!(drain(&mut set, &waker), expected);
     assert_eq!(set.len(), 1, "15, inserted at 10 ms, is not yet due");
 }
+
+#[tokio::test(start_paused = true)]
+async fn memory_returns_each_time_the_number_of_keys_halves() {
+    // Pages of 16, 32, ..., 512 slots: 1008 keys fill six pages exactly, the last (page 5)
+    // with keys 496..1008. The set looks for memory to return each time its keys halve
+    // (504, then 252, ...), not at every removal: page 5 empties at 496 keys and is dropped
+    // at the next look, at 252.
+    let mut set = Keepalives::new(ms(100));
+    for key in 0..1008u32 {
+        set.insert(key);
+    }
+    assert_eq!(debug_field(&set, "slots"), 1008);
+    for key in (496..1008u32).rev() {
+        assert!(set.remove(&key));
+    }
+    assert_eq!(set.len(), 496);
+    assert_eq!(
+        debug_field(&set, "slots"),
+        1008,
+        "no look since the set halved at 504"
+    );
+    for key in (252..496u32).rev() {
+        assert!(set.remove(&key));
+    }
+    assert_eq!(
+        debug_field(&set, "slots"),
+        1008 - 512,
+        "the emptied page is dropped"
+    );
+    assert!((0..252u32).all(|key| set.contains(&key)));
+}
