@@ -133,7 +133,6 @@ struct Page<K> {
     generations: Vec<u32>,
     /// Offsets of free slots below `keys.len()`.
     free: Vec<u32>,
-    orphans: usize,
 }
 
 impl<K> Page<K> {
@@ -173,6 +172,11 @@ struct Found<'a> {
     offset: u32,
     /// The word's last beat when it was found, `None` if stopped.
     last_beat: Option<u64>,
+}
+
+/// The slot number of `offset` in page `page`: the inverse of [`split`].
+fn slot_of(page: usize, offset: u32) -> u32 {
+    ((page as u32) << SEGMENT_BITS) | offset
 }
 
 /// The page and offset of `slot`.
@@ -364,7 +368,7 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
             let Some(page) = page else { continue };
             for (offset, key) in page.keys.iter().enumerate() {
                 if let Some(key) = key {
-                    let slot = ((number as u32) << SEGMENT_BITS) | offset as u32;
+                    let slot = slot_of(number, offset as u32);
                     index.insert_unique(hasher.hash_one(key), slot, rehash);
                 }
             }
@@ -427,7 +431,7 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
 
     /// A free slot: in the lowest page with room, after collecting orphans, or in a new page.
     fn alloc(&mut self) -> u32 {
-        if self.open.is_empty() && self.orphans > 0 {
+        if self.open.is_empty() {
             self.collect();
         }
         let page = match self.open.first() {
@@ -443,7 +447,7 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
         if slots.free.is_empty() && slots.keys.len() == slots.shared.len() {
             self.open.remove(&(page as u32));
         }
-        ((page as u32) << SEGMENT_BITS) | offset
+        slot_of(page, offset)
     }
 
     fn new_page(&mut self) -> usize {
@@ -459,7 +463,6 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
             keys: Vec::with_capacity(len),
             generations: Vec::with_capacity(len),
             free: Vec::new(),
-            orphans: 0,
         };
         if page == self.pages.len() {
             self.pages.push(Some(slots));
@@ -487,7 +490,6 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
             page.free.push(offset);
             self.open.insert(index as u32);
         } else {
-            page.orphans += 1;
             self.orphans += 1;
         }
         key
@@ -503,8 +505,13 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
         self.release(slot)
     }
 
-    /// Frees the orphans whose last heartbeat has gone.
+    /// Frees the orphans whose last heartbeat has gone. Orphans are counted here only, for
+    /// the whole set: a collection visits every page's returned list (one uncontended lock a
+    /// page), and runs only when an orphan exists and memory is wanted.
     fn collect(&mut self) {
+        if self.orphans == 0 {
+            return;
+        }
         let Self {
             pages,
             open,
@@ -512,12 +519,11 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
             ..
         } = self;
         for (index, page) in pages.iter_mut().enumerate() {
-            let Some(page) = page.as_mut().filter(|page| page.orphans > 0) else {
+            let Some(page) = page.as_mut() else {
                 continue;
             };
             page.shared.collect(|offset| {
                 page.free.push(offset);
-                page.orphans -= 1;
                 *orphans -= 1;
                 open.insert(index as u32);
             });
@@ -887,6 +893,7 @@ impl<K> fmt::Debug for Keepalives<K> {
             .field("len", &self.index.len())
             .field("queued_checks", &self.queue.len())
             .field("slots", &slots)
+            .field("orphans", &self.orphans)
             .field("timeout", &Duration::from_nanos(self.timeout))
             .field("next_check", &self.timer.deadline())
             .finish()

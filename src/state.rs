@@ -145,7 +145,8 @@ impl Word {
         // exchange below fail, and callers that must see a `stop` order it by a lock.
         let mut current = self.0.load(Ordering::Acquire);
         loop {
-            if current & (EXPIRED | CLOSED) != 0 {
+            // Terminal other than by a stop: expired or closed.
+            if current & (TERMINAL & !STOPPED) != 0 {
                 return Decision::Idle;
             }
             if current & STOPPED != 0 {

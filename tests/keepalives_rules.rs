@@ -339,6 +339,8 @@ async fn slots_held_by_heartbeats_return_when_the_heartbeats_drop() {
         debug_field(&set, "slots") >= 10_000,
         "a heartbeat still refers to each slot"
     );
+    assert_eq!(debug_field(&set, "orphans"), 10_000);
+    assert!(set.is_empty());
     assert!(heartbeats.iter().all(|heartbeat| !heartbeat.beat()));
     drop(heartbeats);
     // The set collects what the heartbeats returned at its next poll (or insert, or removal).
@@ -348,6 +350,11 @@ async fn slots_held_by_heartbeats_return_when_the_heartbeats_drop() {
             .is_pending()
     );
     assert_eq!(debug_field(&set, "slots"), 16);
+    assert_eq!(
+        debug_field(&set, "orphans"),
+        0,
+        "every orphan collected, counted once"
+    );
 }
 
 #[tokio::test(start_paused = true)]
