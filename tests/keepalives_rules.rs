@@ -180,6 +180,19 @@ async fn the_stream_stays_pending_when_empty_and_wakes_on_insert() {
     set.insert(1);
     assert_eq!(wakes(), 1, "an insert wakes the owner");
 
+    // The owner moved to another task (another waker): an insert wakes the one that polled
+    // last.
+    let (other, other_wakes) = counting_waker();
+    let mut set: Keepalives<u8> = Keepalives::new(ms(100));
+    assert!(drain(&mut set, &waker).is_empty());
+    assert!(drain(&mut set, &other).is_empty());
+    set.insert(2);
+    assert_eq!(
+        (wakes(), other_wakes()),
+        (1, 1),
+        "the task that polled last is woken"
+    );
+
     // The same through the Stream impl, with the insert from another branch of a select.
     let start = Instant::now();
     let mut set: Keepalives<&str> = Keepalives::new(ms(100));
