@@ -115,3 +115,28 @@ fn h_a_freed_slot_leaves_no_timeout_behind() {
         assert_eq!(segment.custom_len(), 0, "freed by the set");
     });
 }
+
+/// A key with the set's timeout never takes the table's lock: with the lock held by the set's
+/// thread throughout, another thread reads the key's timeout and deadline, re-times it to the
+/// set's timeout, and the key leaves and its slot is freed. If any of them took the lock, the
+/// two threads would wait on each other, and loom reports the deadlock.
+#[test]
+fn h_keys_with_the_set_timeout_take_no_lock() {
+    loom::model(|| {
+        let segment = Arc::new(Segment::new(1, TIMEOUT));
+        segment.claim(0, 0, None);
+        let held = segment.lock_custom();
+        let other = {
+            let segment = segment.clone();
+            thread::spawn(move || {
+                assert_eq!(segment.timeout(0), TIMEOUT);
+                assert_eq!(segment.deadline(0), Some(TIMEOUT));
+                assert!(segment.rearm(0, 5, None));
+                segment.word(0).close();
+                assert!(segment.leave(0), "no heartbeat holds it: freed at once");
+            })
+        };
+        other.join().unwrap();
+        drop(held);
+    });
+}
