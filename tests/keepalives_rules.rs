@@ -462,3 +462,28 @@ async fn memory_returns_each_time_the_number_of_keys_halves() {
     );
     assert!((0..252u32).all(|key| set.contains(&key)));
 }
+
+#[tokio::test(start_paused = true)]
+async fn stale_checks_are_dropped_once_they_outnumber_twice_the_keys_plus_64() {
+    // Each key has one queued check; a removed key's check stays queued (stale) until the
+    // queue holds more than 2 * len + 64 checks, when every stale one is dropped at once.
+    let mut set = Keepalives::new(ms(100));
+    for key in 0..84u32 {
+        set.insert(key);
+    }
+    for key in 10..84u32 {
+        assert!(set.remove(&key));
+    }
+    assert_eq!(set.len(), 10);
+    assert_eq!(
+        debug_field(&set, "queued_checks"),
+        84,
+        "84 is not more than 2 * 10 + 64"
+    );
+    assert!(set.remove(&9));
+    assert_eq!(
+        debug_field(&set, "queued_checks"),
+        9,
+        "84 > 2 * 9 + 64: stale ones dropped"
+    );
+}
