@@ -487,3 +487,39 @@ async fn stale_checks_are_dropped_once_they_outnumber_twice_the_keys_plus_64() {
         "84 > 2 * 9 + 64: stale ones dropped"
     );
 }
+
+/// A key that records each time it is hashed, to see in which order the index reads keys.
+#[derive(Clone, PartialEq, Eq, Debug)]
+struct Traced(u32);
+
+thread_local! {
+    static HASHED: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl std::hash::Hash for Traced {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        HASHED.with(|hashed| hashed.borrow_mut().push(self.0));
+        self.0.hash(state);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dense_index_grows_by_reading_the_keys_in_slot_order() {
+    // Keys inserted in order take slots in order. When the index must grow and most slots
+    // hold keys, the set rebuilds it by walking the pages: each key is hashed once, in slot
+    // order (hashbrown's own growth would read them in bucket order, at random).
+    let mut set = Keepalives::new(ms(100));
+    let mut growths = 0;
+    for key in 0..1_000u32 {
+        let before = HASHED.with(|hashed| hashed.borrow().len());
+        set.insert(Traced(key));
+        let calls = HASHED.with(|hashed| hashed.borrow()[before..].to_vec());
+        assert_eq!(calls[0], key, "the insert hashes its key first");
+        if calls.len() > 1 {
+            growths += 1;
+            let in_slot_order: Vec<u32> = (0..key).collect();
+            assert_eq!(calls[1..], in_slot_order, "growing at {key} keys");
+        }
+    }
+    assert!(growths >= 8, "the index grew {growths} times");
+}
