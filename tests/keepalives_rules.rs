@@ -447,6 +447,7 @@ async fn memory_returns_each_time_the_number_of_keys_halves() {
         assert!(set.remove(&key));
     }
     assert_eq!(set.len(), 496);
+    assert!(!set.is_empty());
     assert_eq!(
         debug_field(&set, "slots"),
         1008,
