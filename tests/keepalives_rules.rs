@@ -524,3 +524,22 @@ async fn a_dense_index_grows_by_reading_the_keys_in_slot_order() {
     }
     assert!(growths >= 8, "the index grew {growths} times");
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_stream_never_ends_and_promises_no_count() {
+    use futures_core::Stream;
+    use futures_core::stream::FusedStream;
+    let mut set = Keepalives::new(ms(100));
+    assert_eq!(
+        set.size_hint(),
+        (0, None),
+        "keys may be inserted at any time"
+    );
+    assert!(!set.is_terminated());
+    set.insert(1u32);
+    let (waker, _) = counting_waker();
+    advance_to(Instant::now(), ms(100)).await;
+    assert_eq!(drain(&mut set, &waker).len(), 1);
+    assert_eq!(set.size_hint(), (0, None));
+    assert!(!set.is_terminated(), "empty, but an insert may come");
+}

@@ -453,3 +453,43 @@ async fn debug_shows_the_options_and_the_state() {
     let text = format!("{:?}", d.get_ref());
     assert!(text.contains("holding: true, deadline: Some("), "{text}");
 }
+
+/// A source that yields its items one per poll, then stays pending, and says how many items
+/// it may still yield: an exact upper bound for `size_hint` to add the held item to.
+struct Bounded(std::collections::VecDeque<u8>, usize);
+
+impl Stream for Bounded {
+    type Item = u8;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> Poll<Option<u8>> {
+        match self.0.pop_front() {
+            Some(item) => Poll::Ready(Some(item)),
+            None => Poll::Pending,
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.1))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn size_hint_counts_the_held_item_only_when_the_trailing_edge_will_emit_it() {
+    // Trailing (the default): the held item is one more the stream may yield.
+    let source = Bounded([1].into(), 5);
+    let mut d = StreamProbe::new(source.debounce(ms(100)));
+    assert_eq!(d.poll(), Poll::Pending);
+    assert_eq!(d.get_ref().size_hint(), (0, Some(6)));
+
+    // Leading only: the item was emitted at once, and nothing is held for a trailing edge.
+    let source = Bounded([1, 2].into(), 5);
+    let mut d = StreamProbe::new(source.debounce(ms(100)).leading(true).trailing(false));
+    assert_eq!(d.poll(), Poll::Ready(Some(1)));
+    assert_eq!(d.poll(), Poll::Pending, "2 came within the window: dropped");
+    assert_eq!(d.get_ref().size_hint(), (0, Some(5)));
+    let text = format!("{:?}", d.get_ref());
+    assert!(text.contains("leading: true, trailing: false"), "{text}");
+}
