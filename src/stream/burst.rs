@@ -10,7 +10,6 @@
 //! it a full window out. lodash can thus hold an item up to a window past `max_wait`; the
 //! contract measures `max_wait` from the previous emission, and this keeps that promise.
 
-use std::fmt;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -198,18 +197,5 @@ impl Burst {
         } else {
             Action::Hold
         }
-    }
-}
-
-impl fmt::Debug for Burst {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Burst")
-            .field("window", &self.window)
-            .field("max_wait", &self.max_wait)
-            .field("leading", &self.leading)
-            .field("trailing", &self.trailing)
-            .field("holding", &self.holding)
-            .field("deadline", &self.timer)
-            .finish()
     }
 }
