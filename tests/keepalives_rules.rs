@@ -543,3 +543,50 @@ async fn the_stream_never_ends_and_promises_no_count() {
     assert_eq!(set.size_hint(), (0, None));
     assert!(!set.is_terminated(), "empty, but an insert may come");
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_index_walks_the_pages_up_to_twice_the_keys_plus_one() {
+    // Keys 0..30 leave while their heartbeats are held: their 30 slots stay handed out
+    // (orphans), so keys 100.. take new slots, 30 onwards, in key order. The index then grows
+    // at 3, 7, 14 and 28 keys; at 28 the slots handed out (30 + 28 = 58) are exactly twice the
+    // keys plus one, the most for which the set still walks the pages (reading the 28 keys in
+    // slot order) instead of letting the table rehash itself (earlier growths, sparser).
+    let mut set = Keepalives::new(ms(100));
+    let held: Vec<_> = (0..30u32).map(|key| set.insert(Traced(key))).collect();
+    for key in 0..30u32 {
+        assert!(set.remove(&Traced(key)));
+    }
+    let mut growths = Vec::new();
+    for key in 100..129u32 {
+        let before = HASHED.with(|hashed| hashed.borrow().len());
+        set.insert(Traced(key));
+        let calls = HASHED.with(|hashed| hashed.borrow()[before..].to_vec());
+        if calls.len() > 1 {
+            growths.push((key - 100, calls[1..].to_vec()));
+        }
+    }
+    let (at, last) = growths.last().expect("the index grew");
+    assert_eq!(
+        *at,
+        28,
+        "grew at {:?}",
+        growths.iter().map(|g| g.0).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        *last,
+        (100..128).collect::<Vec<_>>(),
+        "walked, in slot order"
+    );
+    assert_eq!(debug_field_of(&set, "orphans"), 30);
+    drop(held);
+}
+
+fn debug_field_of<K>(set: &Keepalives<K>, field: &str) -> usize {
+    let debug = format!("{set:?}");
+    debug
+        .split(&format!("{field}: "))
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("Debug shows {field}: {debug}"))
+}
