@@ -238,18 +238,32 @@ fn builder(default: Option<usize>) -> loom::model::Builder {
     builder
 }
 
+/// A watchdog armed at tick 0, a recorder, and the waker its decisions register.
+fn setup() -> (Arc<State>, Arc<Recorder>, Waker) {
+    let recorder = Recorder {
+        clock: AtomicUsize::new(0),
+    };
+    let (waker, _) = flag_waker();
+    (Arc::new(State::new(TIMEOUT)), Arc::new(recorder), waker)
+}
+
+/// A heartbeat thread that runs `op` on the first life's `state` and records it.
+fn spawn_heartbeat(
+    state: &Arc<State>,
+    recorder: &Arc<Recorder>,
+    waker: &Waker,
+    op: Op,
+    beat: Beat,
+) -> thread::JoinHandle<Event> {
+    let (state, recorder, waker) = (state.clone(), recorder.clone(), waker.clone());
+    thread::spawn(move || recorder.run(&state, op, beat, &waker))
+}
+
 /// Thread 1 beats at 4, thread 2 does `second`, the watchdog thread decides at 10 and 14.
 fn three_threads(beat: Beat, second: Op) {
     builder(None).check(move || {
-        let state = Arc::new(State::new(TIMEOUT));
-        let recorder = Arc::new(Recorder {
-            clock: AtomicUsize::new(0),
-        });
-        let (waker, _) = flag_waker();
-        let heartbeat = |op: Op| {
-            let (state, recorder, waker) = (state.clone(), recorder.clone(), waker.clone());
-            thread::spawn(move || recorder.run(&state, op, beat, &waker))
-        };
+        let (state, recorder, waker) = setup();
+        let heartbeat = |op| spawn_heartbeat(&state, &recorder, &waker, op, beat);
         let first = heartbeat(Op::Beat(4));
         let second = heartbeat(second);
         let mut history = vec![
@@ -294,15 +308,9 @@ const LIVES_BOUND: usize = 5;
 /// touch; the history must replay on the spec with lives (rules 8 and 9).
 fn lives_three_threads(rearm: Rearm) {
     builder(Some(LIVES_BOUND)).check(move || {
-        let state = Arc::new(State::new(TIMEOUT));
-        let recorder = Arc::new(Recorder {
-            clock: AtomicUsize::new(0),
-        });
-        let (waker, _) = flag_waker();
-        let heartbeat = |op: Op| {
-            let (state, recorder, waker) = (state.clone(), recorder.clone(), waker.clone());
-            thread::spawn(move || recorder.run(&state, op, crate::models::shipped_beat, &waker))
-        };
+        let (state, recorder, waker) = setup();
+        let beat = crate::models::shipped_beat;
+        let heartbeat = |op| spawn_heartbeat(&state, &recorder, &waker, op, beat);
         let stopper = heartbeat(Op::Stop);
         let retimer = heartbeat(Op::SetTimeout(3));
         let mut owner = Owner {
