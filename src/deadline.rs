@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use futures_core::future::FusedFuture;
 use pin_project_lite::pin_project;
-use tokio::time::{Instant, Sleep, sleep_until};
+use tokio::time::Instant;
 
-use crate::clock::{FAR_FUTURE, saturating_after, timer_instant};
+use crate::clock::saturating_after;
+use crate::timer::Timer;
 
 pin_project! {
     /// A timeout future that can be reset, pushed later cheaply, stopped, and re-armed.
@@ -43,7 +44,7 @@ pin_project! {
     ///                                                                    then Pending until a reset
     /// ```
     ///
-    /// `Deadline` is `!Unpin`, like [`Sleep`]: pin it with [`tokio::pin!`] or
+    /// `Deadline` is `!Unpin`, like [`Sleep`](tokio::time::Sleep): pin it with [`tokio::pin!`] or
     /// [`std::pin::pin!`] to poll it in place, or hold it as `Pin<Box<Deadline>>` (or a
     /// `#[pin]` field) in a struct.
     ///
@@ -96,10 +97,12 @@ pin_project! {
     ///
     /// # Panics
     ///
-    /// Creating a `Deadline` panics outside a Tokio runtime, or in a runtime built without
-    /// `enable_time`, as [`tokio::time::sleep`] does. No `Duration` or `Instant` argument
-    /// panics: a duration that would overflow saturates to about 30 years from now
-    /// (effectively never), as in Tokio.
+    /// Creating a `Deadline` needs no runtime: its Tokio timer is made at the first poll, so
+    /// it can be built in a constructor before the runtime starts. Polling it panics outside
+    /// a Tokio runtime, or in one built without `enable_time`, as polling a
+    /// [`tokio::time::sleep`] made there would. No `Duration` or `Instant` argument panics: a
+    /// duration that would overflow saturates to about 30 years from now (effectively never),
+    /// as in Tokio.
     ///
     /// # Precision
     ///
@@ -109,10 +112,9 @@ pin_project! {
     #[must_use = "a deadline does nothing unless polled"]
     pub struct Deadline {
         #[pin]
-        sleep: Sleep,
-        // The armed instant; `None` when disarmed. Invariant while armed:
-        // `sleep.deadline() <= timer_instant(target)`, so the timer never fires late; it fires
-        // early only after a reset to a later instant, and the poll then sleeps again.
+        timer: Timer,
+        // The armed instant; `None` when disarmed. The timer never fires after it (see
+        // `Timer`); it fires early only after a reset to a later instant.
         target: Option<Instant>,
     }
 }
@@ -200,10 +202,6 @@ impl Deadline {
     /// assert_eq!(start.elapsed(), Duration::from_millis(250));
     /// # }
     /// ```
-    ///
-    /// # Panics
-    ///
-    /// Outside a Tokio runtime with the time driver enabled.
     pub fn after(duration: Duration) -> Self {
         Self::at(saturating_after(Instant::now(), duration))
     }
@@ -223,13 +221,9 @@ impl Deadline {
     /// assert_eq!(deadline.await.deadline(), at);
     /// # }
     /// ```
-    ///
-    /// # Panics
-    ///
-    /// Outside a Tokio runtime with the time driver enabled.
     pub fn at(deadline: Instant) -> Self {
         Self {
-            sleep: sleep_until(timer_instant(deadline)),
+            timer: Timer::new(),
             target: Some(deadline),
         }
     }
@@ -253,13 +247,9 @@ impl Deadline {
     /// deadline.await;
     /// # }
     /// ```
-    ///
-    /// # Panics
-    ///
-    /// Outside a Tokio runtime with the time driver enabled.
-    pub fn disarmed() -> Self {
+    pub const fn disarmed() -> Self {
         Self {
-            sleep: sleep_until(saturating_after(Instant::now(), FAR_FUTURE)),
+            timer: Timer::new(),
             target: None,
         }
     }
@@ -272,7 +262,7 @@ impl Deadline {
     ///
     /// Pushing the deadline later costs a clock read and a store: the Tokio timer is left
     /// alone until it fires, and the deadline then sleeps again to the new instant. Moving it
-    /// earlier resets the timer at once. As with [`Sleep::reset`], poll the deadline again
+    /// earlier resets the timer at once. As with [`Sleep::reset`](tokio::time::Sleep::reset), poll the deadline again
     /// after resetting it for its waker to be registered.
     ///
     /// ```
@@ -317,9 +307,7 @@ impl Deadline {
     pub fn reset_at(self: Pin<&mut Self>, deadline: Instant) -> bool {
         let this = self.project();
         let was_armed = this.target.replace(deadline).is_some();
-        if deadline < this.sleep.deadline() {
-            this.sleep.reset(timer_instant(deadline));
-        }
+        this.timer.pull_in(deadline);
         was_armed
     }
 
@@ -413,28 +401,19 @@ impl Future for Deadline {
     type Output = Expired;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Expired> {
-        let mut this = self.project();
+        let this = self.project();
         // Disarmed: only `reset`, through the owner's `&mut`, can arm it again, and the owner
         // polls after doing so. No waker is needed, as for `std::future::pending()`.
         let Some(target) = *this.target else {
             return Poll::Pending;
         };
-        loop {
-            ready!(this.sleep.as_mut().poll(cx));
-            // The timer fired. If it was set before `target` (the deadline was pushed later
-            // since), sleep again to the true instant. Tokio's timer then decides, with its own
-            // millisecond rounding, whether that instant is already reached: an early firing
-            // costs one timer reset and no clock read, and the expiry is observed at the same
-            // instant as if the timer had been set to `target` all along. A target that
-            // `timer_instant` clamps leaves the `Sleep` 30 years out, so this loop ends.
-            if this.sleep.deadline() < target {
-                this.sleep.as_mut().reset(timer_instant(target));
-                continue;
-            }
-            *this.target = None;
-            // One clock read per delivered expiry, for `Expired::overdue`.
-            return Poll::Ready(Expired::new(target, Instant::now()));
-        }
+        // Tokio's timer decides, with its own millisecond rounding, whether `target` has come:
+        // the expiry is observed at the same instant as if the timer had been set to `target`
+        // all along, however often the deadline was pushed later.
+        ready!(this.timer.poll_until(cx, target));
+        *this.target = None;
+        // One clock read per delivered expiry, for `Expired::overdue`.
+        Poll::Ready(Expired::new(target, Instant::now()))
     }
 }
 

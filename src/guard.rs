@@ -1,4 +1,4 @@
-//! [`Guarded`]: a future under a [`Watchdog`], a timeout that other tasks extend.
+//! [`Watchdog::guard`] and the [`Guarded`] future it makes: a timeout that other tasks extend.
 
 use std::fmt;
 use std::future::Future;
@@ -45,8 +45,38 @@ pin_project! {
     }
 }
 
+impl Watchdog {
+    /// Runs `future` under this watchdog: it resolves `Ok(output)` if the future completes
+    /// first, `Err(Expired)` if the watchdog expires first (and the future is dropped with the
+    /// returned [`Guarded`]). Take a [`heartbeat`](Self::heartbeat) first to extend the
+    /// timeout from other tasks: this is `tokio::time::timeout` with a deadline others can
+    /// push back. A [`Heartbeat::stop`](crate::Heartbeat::stop) disables the timeout; the future then runs to its end.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::Watchdog;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let watchdog = Watchdog::new(Duration::from_millis(100));
+    /// let heartbeat = watchdog.heartbeat();
+    /// let download = async move {
+    ///     for _chunk in 0..10 {
+    ///         tokio::time::sleep(Duration::from_millis(50)).await;
+    ///         heartbeat.beat(); // progress extends the timeout
+    ///     }
+    ///     "done"
+    /// };
+    /// assert_eq!(watchdog.guard(download).await, Ok("done"));
+    /// # }
+    /// ```
+    pub fn guard<F: Future>(self, future: F) -> Guarded<F> {
+        Guarded::new(future, self)
+    }
+}
+
 impl<F> Guarded<F> {
-    pub(crate) fn new(future: F, watchdog: Watchdog) -> Self {
+    fn new(future: F, watchdog: Watchdog) -> Self {
         Self {
             future,
             watchdog,

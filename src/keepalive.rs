@@ -15,10 +15,11 @@ use hashbrown::HashTable;
 use tokio::time::Instant;
 
 use crate::clock::{instant_at, tick, ticks};
-use crate::deadline::{Deadline, Expired};
+use crate::deadline::Expired;
+use crate::heartbeat::Heartbeat;
 use crate::slots::{MAX_SEGMENT, SEGMENT_BITS, Segment};
 use crate::state::{Decision, NEVER, deadline_of};
-use crate::watchdog::Heartbeat;
+use crate::timer::Timer;
 
 /// A keyed set of heartbeat deadlines, driven by one Tokio timer and polled by one owner.
 ///
@@ -86,9 +87,9 @@ use crate::watchdog::Heartbeat;
 ///
 /// # Panics
 ///
-/// [`new`](Self::new) panics outside a Tokio runtime with the time driver enabled, as
-/// [`tokio::time::sleep`] does, and [`insert`](Self::insert) past 2^32 keys, as a `Vec` does
-/// past its capacity. No other method panics, whatever the key or duration: unknown and
+/// [`insert`](Self::insert) panics past 2^32 keys, as a `Vec` does past its capacity, and
+/// polling outside a Tokio runtime with the time driver enabled panics, as polling a
+/// [`tokio::time::sleep`] would. No other method panics, whatever the key or duration: unknown and
 /// removed keys give `false` or `None`, and durations saturate at about 30 years.
 ///
 /// # Precision
@@ -119,7 +120,10 @@ pub struct Keepalives<K> {
     queue: BinaryHeap<Reverse<Queued>>,
     timeout: u64,
     origin: Instant,
-    timer: Pin<Box<Deadline>>,
+    /// Made at the first poll that waits for a check, so `new` needs no runtime and an idle
+    /// set allocates nothing. Boxed, as `DelayQueue` boxes its `Sleep`, to keep the set
+    /// `Unpin`: `poll_expired` takes `&mut self`, and `StreamExt::next` works unpinned.
+    timer: Option<Pin<Box<Timer>>>,
     // The owner's waker from its last pending poll, for `insert` to wake.
     waker: Option<Waker>,
 }
@@ -221,9 +225,8 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
     /// # }
     /// ```
     ///
-    /// # Panics
-    ///
-    /// Outside a Tokio runtime with the time driver enabled.
+    /// Needs no runtime: the set's Tokio timer is made at its first poll, so a set can be built
+    /// in a constructor before the runtime starts.
     pub fn new(timeout: Duration) -> Self {
         Self {
             index: HashTable::new(),
@@ -235,7 +238,7 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
             queue: BinaryHeap::new(),
             timeout: ticks(timeout),
             origin: Instant::now(),
-            timer: Box::pin(Deadline::disarmed()),
+            timer: None,
             waker: None,
         }
     }
@@ -744,10 +747,9 @@ impl<K: Hash + Eq + Clone> Keepalives<K> {
                 self.register(cx.waker());
                 return Poll::Pending;
             };
-            self.timer
-                .as_mut()
-                .reset_at(instant_at(self.origin, next.tick));
-            if self.timer.as_mut().poll(cx).is_pending() {
+            let at = instant_at(self.origin, next.tick);
+            let timer = self.timer.get_or_insert_with(|| Box::pin(Timer::new()));
+            if timer.as_mut().poll_until(cx, at).is_pending() {
                 self.register(cx.waker());
                 return Poll::Pending;
             }
@@ -895,7 +897,10 @@ impl<K> fmt::Debug for Keepalives<K> {
             .field("slots", &slots)
             .field("orphans", &self.orphans)
             .field("timeout", &Duration::from_nanos(self.timeout))
-            .field("next_check", &self.timer.deadline())
+            .field(
+                "next_check",
+                &self.timer.as_ref().and_then(|timer| timer.deadline()),
+            )
             .finish()
     }
 }

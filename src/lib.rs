@@ -66,6 +66,7 @@
 mod clock;
 mod deadline;
 mod guard;
+mod heartbeat;
 mod keepalive;
 #[cfg(feature = "shutdown")]
 mod shutdown;
@@ -75,16 +76,18 @@ pub mod stream;
 mod sync;
 #[cfg(feature = "shutdown")]
 mod task_set;
+mod timer;
 mod watchdog;
 
 pub use deadline::{Deadline, Expired};
 pub use guard::Guarded;
+pub use heartbeat::Heartbeat;
 pub use keepalive::Keepalives;
 #[cfg(feature = "shutdown")]
 pub use shutdown::{DrainReport, Shutdown};
 #[cfg(feature = "shutdown")]
 pub use task_set::{StopReport, TaskExit, TaskSet};
-pub use watchdog::{Heartbeat, Stopped, Watchdog};
+pub use watchdog::{Stopped, Watchdog};
 
 // The README's example compiles as a doctest, so it cannot go stale.
 #[cfg(doctest)]

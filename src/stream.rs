@@ -94,7 +94,6 @@ mod debounce;
 mod debounce_batch;
 mod idle_timeout;
 mod keepalive;
-mod timer;
 
 pub use debounce::Debounce;
 pub use debounce_batch::DebounceBatch;

@@ -1,4 +1,4 @@
-//! [`Watchdog`] and [`Heartbeat`]: a timeout that other tasks and threads extend.
+//! [`Watchdog`]: a timeout that other tasks and threads extend with a [`Heartbeat`].
 
 use std::error::Error;
 use std::fmt;
@@ -13,10 +13,10 @@ use pin_project_lite::pin_project;
 use tokio::time::Instant;
 
 use crate::clock::{instant_at, tick, ticks};
-use crate::deadline::{Deadline, Expired};
-use crate::guard::Guarded;
-use crate::slots::KeyRef;
-use crate::state::{Decision, NEVER, State, Word};
+use crate::deadline::Expired;
+use crate::heartbeat::{Heartbeat, debug_state};
+use crate::state::{Decision, NEVER, State};
+use crate::timer::Timer;
 
 pin_project! {
     /// A timeout that other tasks and threads push back with a wait-free [`Heartbeat`].
@@ -112,7 +112,7 @@ pin_project! {
     #[must_use = "a watchdog does nothing unless polled"]
     pub struct Watchdog {
         #[pin]
-        timer: Deadline,
+        timer: Timer,
         state: Arc<State>,
         origin: Instant,
         // The outcome of this arming was delivered: pending until `rearm`.
@@ -124,38 +124,6 @@ pin_project! {
             this.state.close();
         }
     }
-}
-
-/// A handle that beats, stops or re-times a [`Watchdog`] from any task or thread.
-///
-/// `Clone + Send + Sync + 'static`; cloning is a reference-count increment. Every method is
-/// safe to call after the watchdog expired, was stopped or was dropped: they return `false`
-/// (or `None`) and change nothing.
-///
-/// ```
-/// use std::time::Duration;
-/// use deadlines::Watchdog;
-///
-/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-/// # async fn main() {
-/// let watchdog = Watchdog::new(Duration::from_secs(1));
-/// let heartbeat = watchdog.heartbeat();
-/// assert!(heartbeat.beat());
-/// drop(watchdog);
-/// assert!(!heartbeat.beat(), "nobody is watching any more");
-/// # }
-/// ```
-#[derive(Clone)]
-pub struct Heartbeat {
-    target: Target,
-    origin: Instant,
-}
-
-/// What a heartbeat beats: a watchdog, or one key of a [`Keepalives`](crate::Keepalives) set.
-#[derive(Clone)]
-enum Target {
-    Watchdog(Arc<State>),
-    Key(KeyRef),
 }
 
 /// The error a [`Watchdog`] resolves with when a [`Heartbeat::stop`] came before the expiry.
@@ -198,14 +166,14 @@ impl Watchdog {
     /// # }
     /// ```
     ///
-    /// # Panics
-    ///
-    /// Outside a Tokio runtime with the time driver enabled.
+    /// Needs no runtime: the Tokio timer is made at the first poll, so a watchdog can be built
+    /// in a constructor before the runtime starts (its window starts at construction all the
+    /// same). Polling it needs a runtime with the time driver enabled.
     pub fn new(timeout: Duration) -> Self {
         let origin = Instant::now();
         let state = Arc::new(State::new(ticks(timeout)));
         Self {
-            timer: Deadline::disarmed(),
+            timer: Timer::new(),
             state,
             origin,
             done: false,
@@ -226,10 +194,7 @@ impl Watchdog {
     /// # }
     /// ```
     pub fn heartbeat(&self) -> Heartbeat {
-        Heartbeat {
-            target: Target::Watchdog(self.state.clone()),
-            origin: self.origin,
-        }
+        Heartbeat::for_watchdog(self.state.clone(), self.origin)
     }
 
     /// Opens a fresh window from now, whatever the outcome of the last one.
@@ -283,34 +248,6 @@ impl Watchdog {
         *this.done = false;
     }
 
-    /// Runs `future` under this watchdog: it resolves `Ok(output)` if the future completes
-    /// first, `Err(Expired)` if the watchdog expires first (and the future is dropped with the
-    /// returned [`Guarded`]). Take a [`heartbeat`](Self::heartbeat) first to extend the
-    /// timeout from other tasks: this is `tokio::time::timeout` with a deadline others can
-    /// push back. A [`Heartbeat::stop`] disables the timeout; the future then runs to its end.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use deadlines::Watchdog;
-    ///
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-    /// # async fn main() {
-    /// let watchdog = Watchdog::new(Duration::from_millis(100));
-    /// let heartbeat = watchdog.heartbeat();
-    /// let download = async move {
-    ///     for _chunk in 0..10 {
-    ///         tokio::time::sleep(Duration::from_millis(50)).await;
-    ///         heartbeat.beat(); // progress extends the timeout
-    ///     }
-    ///     "done"
-    /// };
-    /// assert_eq!(watchdog.guard(download).await, Ok("done"));
-    /// # }
-    /// ```
-    pub fn guard<F: Future>(self, future: F) -> Guarded<F> {
-        Guarded::new(future, self)
-    }
-
     /// The instant the watchdog expires at if no beat comes first, or `None` once an outcome
     /// is in.
     ///
@@ -348,27 +285,23 @@ impl Future for Watchdog {
                 Decision::Pending(NEVER) => {
                     // No clock reading reaches the deadline: wait for a stop or a shorter
                     // timeout (their wakeup is registered), with no timer at all.
-                    this.timer.as_mut().stop();
+                    this.timer.as_mut().clear();
                     return Poll::Pending;
                 }
                 Decision::Pending(deadline) => {
-                    // Later than before (beats moved it): a store, the timer is re-set when it
-                    // fires. Earlier (a shortened timeout): the timer is reset now.
-                    this.timer
-                        .as_mut()
-                        .reset_at(instant_at(*this.origin, deadline));
-                    ready!(this.timer.as_mut().poll(cx));
+                    // Later than before (beats moved it): the timer fires early and is set
+                    // again once. Earlier (a shortened timeout): it is reset now.
+                    let deadline = instant_at(*this.origin, deadline);
+                    ready!(this.timer.as_mut().poll_until(cx, deadline));
                     // The timer reached the deadline it was given: decide again.
                 }
                 Decision::Expired(deadline) => {
                     *this.done = true;
-                    this.timer.as_mut().stop();
                     let deadline = instant_at(*this.origin, deadline);
                     return Poll::Ready(Ok(Expired::new(deadline, now)));
                 }
                 Decision::Stopped => {
                     *this.done = true;
-                    this.timer.as_mut().stop();
                     return Poll::Ready(Err(Stopped(())));
                 }
                 Decision::Idle => {
@@ -406,151 +339,4 @@ impl fmt::Debug for Watchdog {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         debug_state(f, "Watchdog", self.state.pulse(), self.origin)
     }
-}
-
-impl Heartbeat {
-    /// A heartbeat for one key of a `Keepalives` set, whose ticks count from `origin`.
-    pub(crate) fn for_key(key: KeyRef, origin: Instant) -> Self {
-        Self {
-            target: Target::Key(key),
-            origin,
-        }
-    }
-
-    fn word(&self) -> &Word {
-        match &self.target {
-            Target::Watchdog(state) => state.pulse(),
-            Target::Key(key) => key.word(),
-        }
-    }
-
-    /// Records a beat: the window restarts from now. Returns `true` when the beat counted,
-    /// `false` when the watchdog had already expired, been stopped or been dropped.
-    ///
-    /// One read of Tokio's clock and one atomic read-modify-write (`fetch_max`) on one word;
-    /// it never blocks and wakes nobody. It is wait-free where the CPU has an atomic maximum
-    /// (AArch64 with LSE) and a short compare-exchange loop elsewhere (x86-64).
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use deadlines::Watchdog;
-    ///
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-    /// # async fn main() {
-    /// let start = tokio::time::Instant::now();
-    /// let watchdog = Watchdog::new(Duration::from_millis(100));
-    /// let heartbeat = watchdog.heartbeat();
-    /// tokio::time::advance(Duration::from_millis(70)).await;
-    /// assert!(heartbeat.beat());
-    /// let expired = watchdog.await.unwrap();
-    /// assert_eq!(expired.deadline() - start, Duration::from_millis(170));
-    /// assert!(!heartbeat.beat());
-    /// # }
-    /// ```
-    ///
-    /// # Precision
-    ///
-    /// Under a paused test clock, beat from tasks of that runtime. A thread outside every
-    /// runtime reads the real clock, which a paused clock does not follow.
-    pub fn beat(&self) -> bool {
-        self.word().beat(tick(self.origin, Instant::now()))
-    }
-
-    /// Stops the watchdog, which then resolves `Err(Stopped)`. Returns `true` exactly when
-    /// this call prevented the expiry: `false` if the expiry was already decided, another
-    /// `stop` came first, or the watchdog was dropped. Wakes the watchdog task.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use deadlines::{Stopped, Watchdog};
-    ///
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-    /// # async fn main() {
-    /// let watchdog = Watchdog::new(Duration::from_secs(1));
-    /// let heartbeat = watchdog.heartbeat();
-    /// assert!(heartbeat.stop());
-    /// assert!(!heartbeat.stop(), "only the first stop prevents anything");
-    /// assert!(watchdog.await.is_err());
-    /// # }
-    /// ```
-    pub fn stop(&self) -> bool {
-        match &self.target {
-            Target::Watchdog(state) => state.stop(),
-            // The set's owner finds the key stopped when its deadline comes, and drops it.
-            Target::Key(key) => key.word().stop(),
-        }
-    }
-
-    /// Sets the timeout, measured from the last beat; it may shorten or lengthen the window.
-    /// Returns `true` if it applied, `false` (changing nothing) if the watchdog had already
-    /// expired, been stopped or been dropped. A shorter timeout wakes the watchdog task; if
-    /// last beat + the new timeout has already passed, it expires at that poll.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use deadlines::Watchdog;
-    ///
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-    /// # async fn main() {
-    /// let start = tokio::time::Instant::now();
-    /// let watchdog = Watchdog::new(Duration::from_secs(60));
-    /// let heartbeat = watchdog.heartbeat();
-    /// tokio::time::advance(Duration::from_secs(1)).await;
-    /// assert!(heartbeat.set_timeout(Duration::from_secs(5)));
-    /// let expired = watchdog.await.unwrap();
-    /// assert_eq!(expired.deadline() - start, Duration::from_secs(5));
-    /// # }
-    /// ```
-    pub fn set_timeout(&self, timeout: Duration) -> bool {
-        match &self.target {
-            Target::Watchdog(state) => state.set_timeout(ticks(timeout)),
-            Target::Key(_) => false,
-        }
-    }
-
-    /// The time left before the watchdog expires if no beat comes (zero once the instant has
-    /// passed but the watchdog task has not yet observed it), or `None` once an outcome is in
-    /// or the watchdog was dropped.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use deadlines::Watchdog;
-    ///
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-    /// # async fn main() {
-    /// let watchdog = Watchdog::new(Duration::from_secs(10));
-    /// let heartbeat = watchdog.heartbeat();
-    /// tokio::time::advance(Duration::from_secs(4)).await;
-    /// assert_eq!(heartbeat.remaining(), Some(Duration::from_secs(6)));
-    /// drop(watchdog);
-    /// assert_eq!(heartbeat.remaining(), None);
-    /// # }
-    /// ```
-    pub fn remaining(&self) -> Option<Duration> {
-        let deadline = match &self.target {
-            Target::Watchdog(state) => state.deadline()?,
-            Target::Key(key) => key.deadline()?,
-        };
-        let deadline = instant_at(self.origin, deadline);
-        Some(deadline.saturating_duration_since(Instant::now()))
-    }
-}
-
-impl fmt::Debug for Heartbeat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        debug_state(f, "Heartbeat", self.word(), self.origin)
-    }
-}
-
-fn debug_state(
-    f: &mut fmt::Formatter<'_>,
-    name: &str,
-    word: &Word,
-    origin: Instant,
-) -> fmt::Result {
-    let (last_beat, phase) = word.snapshot();
-    f.debug_struct(name)
-        .field("state", &format_args!("{phase}"))
-        .field("last_beat", &instant_at(origin, last_beat))
-        .finish()
 }

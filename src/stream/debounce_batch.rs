@@ -10,7 +10,7 @@ use pin_project_lite::pin_project;
 use tokio::time::Instant;
 
 use super::burst::{Action, Burst};
-use super::timer::Timer;
+use crate::timer::Timer;
 
 pin_project! {
     /// Stream for [`debounce_batch`](super::StreamDeadlineExt::debounce_batch): yields every

@@ -10,8 +10,8 @@ use futures_core::stream::{FusedStream, Stream};
 use pin_project_lite::pin_project;
 use tokio::time::Instant;
 
-use super::timer::Timer;
 use crate::clock::{FAR_FUTURE, saturating_after};
+use crate::timer::Timer;
 
 /// The error of [`IdleTimeout`]: the source was silent for the whole timeout.
 ///

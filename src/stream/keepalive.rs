@@ -9,8 +9,8 @@ use futures_core::stream::{FusedStream, Stream};
 use pin_project_lite::pin_project;
 use tokio::time::Instant;
 
-use super::timer::Timer;
 use crate::clock::{FAR_FUTURE, saturating_after};
+use crate::timer::Timer;
 
 /// The shortest period: Tokio's timer granularity. A zero period would inject an item at
 /// every poll, and a consumer looping on the stream would never yield to its runtime.
