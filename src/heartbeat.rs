@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::clock::{instant_at, tick, ticks};
-use crate::slots::KeyRef;
+use crate::keepalive::segment::KeyRef;
 use crate::state::{State, Word};
 #[cfg(doc)]
 use crate::watchdog::Watchdog;

@@ -70,7 +70,6 @@ mod heartbeat;
 mod keepalive;
 #[cfg(feature = "shutdown")]
 mod shutdown;
-mod slots;
 mod state;
 pub mod stream;
 mod sync;

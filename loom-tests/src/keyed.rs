@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use loom::thread;
 
-use crate::slots::Segment;
+use crate::segment::Segment;
 use crate::state::{Decision, Word};
 use crate::support::*;
 
@@ -26,7 +26,7 @@ fn shipped_judge(word: &Word, timeout: u64, now: u64) -> Decision {
 }
 
 /// A key armed at tick 0 in slot 0, and a heartbeat of it.
-fn one_key() -> (Arc<Segment>, crate::slots::KeyRef) {
+fn one_key() -> (Arc<Segment>, crate::segment::KeyRef) {
     let segment = Arc::new(Segment::new(1, TIMEOUT));
     segment.claim(0, 0, None);
     let heartbeat = segment.handle(0);

@@ -1,6 +1,6 @@
 //! The `deadlines` core state machine, compiled against loom.
 //!
-//! `state` and `slots` are `../src/state.rs` and `../src/slots.rs` themselves, included by
+//! `state` and `segment` are `../src/state.rs` and `../src/keepalive/segment.rs` themselves, included by
 //! path: the models check the code that ships, not a copy. They are written against
 //! `crate::sync`, which here is loom's atomics, fence and mutex instead of std's. Tokio is not involved: it cannot be built under loom, and the core
 //! does not need it (time is an explicit tick). The models are this crate's unit tests, so
@@ -19,8 +19,8 @@ pub(crate) mod sync {
 #[path = "../../src/state.rs"]
 pub(crate) mod state;
 
-#[path = "../../src/slots.rs"]
-pub(crate) mod slots;
+#[path = "../../src/keepalive/segment.rs"]
+pub(crate) mod segment;
 
 #[cfg(test)]
 mod support;

@@ -9,7 +9,7 @@ use loom::sync::Arc;
 use loom::thread;
 
 use crate::models::shipped_rearm;
-use crate::slots::Segment;
+use crate::segment::Segment;
 use crate::state::{CLOSED, Decision, STOPPED, State};
 use crate::support::*;
 use crate::sync::Ordering::SeqCst;

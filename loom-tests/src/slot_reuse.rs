@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use loom::thread;
 
-use crate::slots::Segment;
+use crate::segment::Segment;
 use crate::sync::Ordering::SeqCst;
 
 const TIMEOUT: u64 = 10;

@@ -6,7 +6,7 @@ use std::task::{Wake, Waker};
 
 use loom::sync::atomic::AtomicBool;
 
-use crate::slots::Segment;
+use crate::segment::Segment;
 use crate::state::{CLOSED, Decision, EXPIRED, MAX_TICK, STOPPED, State, TERMINAL, Word};
 use crate::sync::AtomicU64;
 use crate::sync::Ordering::{Acquire, Relaxed, Release, SeqCst};
