@@ -22,13 +22,14 @@ args_for() {
     case "$1" in
         # The core: the loom models (the lib tests of loom-tests, which compiles these files by
         # path) and every test of the primitives built on it.
-        src/state.rs | src/slots.rs)
+        src/state.rs | src/segment.rs)
             printf -- '--test-package\ndeadlines,loom-tests\n-C\n--lib\n'
             tests "${watchdog[@]}" keepalives_rules keepalives_model keepalives_stress ;;
         src/clock.rs) tests "${watchdog[@]}" "${keepalives[@]}" deadline_edges ;;
-        src/deadline.rs) tests deadline_rules deadline_edges deadline_model watchdog_rules clock_far_future api_types ;;
-        src/watchdog.rs) tests "${watchdog[@]}" api_types ;;
-        src/keepalive.rs) tests "${keepalives[@]}" api_types ;;
+        src/timer.rs) tests deadline_rules deadline_edges deadline_model "${watchdog[@]}" "${keepalives[@]}" stream_debounce stream_keepalive stream_idle_timeout api_no_runtime ;;
+        src/deadline.rs) tests deadline_rules deadline_edges deadline_model watchdog_rules clock_far_future api_types api_no_runtime ;;
+        src/watchdog.rs | src/heartbeat.rs) tests "${watchdog[@]}" api_types api_no_runtime ;;
+        src/keepalive/*.rs) tests "${keepalives[@]}" api_types api_no_runtime ;;
         src/stream/burst.rs) tests stream_debounce stream_debounce_batch stream_debounce_model stream_api ;;
         *) echo "no test list for $1" >&2; exit 2 ;;
     esac
@@ -36,10 +37,10 @@ args_for() {
 
 files=()
 while [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; do files+=("$1"); shift; done
-[ ${#files[@]} -gt 0 ] || files=(src/state.rs src/slots.rs src/clock.rs src/deadline.rs src/watchdog.rs src/keepalive.rs src/stream/burst.rs)
+[ ${#files[@]} -gt 0 ] || files=(src/state.rs src/segment.rs src/clock.rs src/timer.rs src/deadline.rs src/watchdog.rs src/heartbeat.rs src/keepalive/*.rs src/stream/burst.rs)
 
 for file in "${files[@]}"; do
-    name=$(basename "$file" .rs)
+    name=$(echo "${file#src/}" | sed 's#/#-#g; s#\.rs$##')
     mapfile -t extra < <(args_for "$file")
     mkdir -p "mutants.out/$name"
     cargo mutants --file "$file" --output "mutants.out/$name" --minimum-test-timeout 60 "${extra[@]}" "$@" || true

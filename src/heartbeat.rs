@@ -1,4 +1,4 @@
-//! [`Heartbeat`]: the handle other tasks and threads beat with, for a [`Watchdog`] or for one
+//! [`Heartbeat`]: the handle other tasks and threads beat with, for a [`Watchdog`](crate::Watchdog) or for one
 //! key of a [`Keepalives`](crate::Keepalives) set.
 //!
 //! It stands between the core and the runtime layer: it holds a reference to a core word
@@ -12,12 +12,10 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::clock::{instant_at, tick, ticks};
-use crate::keepalive::segment::KeyRef;
+use crate::segment::KeyRef;
 use crate::state::{State, Word};
-#[cfg(doc)]
-use crate::watchdog::Watchdog;
 
-/// A handle that beats, stops or re-times a [`Watchdog`] from any task or thread.
+/// A handle that beats, stops or re-times a [`Watchdog`](crate::Watchdog) from any task or thread.
 ///
 /// `Clone + Send + Sync + 'static`; cloning is a reference-count increment. Every method is
 /// safe to call after the watchdog expired, was stopped or was dropped: they return `false`

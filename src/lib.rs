@@ -68,6 +68,7 @@ mod deadline;
 mod guard;
 mod heartbeat;
 mod keepalive;
+mod segment;
 #[cfg(feature = "shutdown")]
 mod shutdown;
 mod state;
@@ -88,7 +89,7 @@ pub use shutdown::{DrainReport, Shutdown};
 pub use task_set::{StopReport, TaskExit, TaskSet};
 pub use watchdog::{Stopped, Watchdog};
 
-// The README's example compiles as a doctest, so it cannot go stale.
+// The README's examples run as doctests, so they cannot go stale.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
-struct ReadmeDoctests;
+mod readme {}

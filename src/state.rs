@@ -86,7 +86,7 @@ pub(crate) enum Decision {
 }
 
 /// The packed word of the module docs, and the operations on it. A [`State`] holds one for
-/// a watchdog; `Keepalives` holds one per key (in a `keepalive::segment::Segment`).
+/// a watchdog; `Keepalives` holds one per key (in a `segment::Segment`).
 #[derive(Debug)]
 pub(crate) struct Word(AtomicU64);
 

@@ -1,6 +1,6 @@
 //! The `deadlines` core state machine, compiled against loom.
 //!
-//! `state` and `segment` are `../src/state.rs` and `../src/keepalive/segment.rs` themselves, included by
+//! `state` and `segment` are `../src/state.rs` and `../src/segment.rs` themselves, included by
 //! path: the models check the code that ships, not a copy. They are written against
 //! `crate::sync`, which here is loom's atomics, fence and mutex instead of std's. Tokio is not involved: it cannot be built under loom, and the core
 //! does not need it (time is an explicit tick). The models are this crate's unit tests, so
@@ -19,7 +19,7 @@ pub(crate) mod sync {
 #[path = "../../src/state.rs"]
 pub(crate) mod state;
 
-#[path = "../../src/keepalive/segment.rs"]
+#[path = "../../src/segment.rs"]
 pub(crate) mod segment;
 
 #[cfg(test)]

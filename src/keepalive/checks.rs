@@ -15,8 +15,8 @@ use std::task::{Context, Poll, Waker};
 
 use tokio::time::Instant;
 
-use super::segment::Segment;
 use crate::clock::instant_at;
+use crate::segment::Segment;
 use crate::state::{Decision, NEVER, deadline_of};
 use crate::timer::Timer;
 

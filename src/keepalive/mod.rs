@@ -1,13 +1,12 @@
 //! [`Keepalives`]: a keyed set of heartbeat deadlines on one timer.
 //!
 //! The public type lives here; the data structure it drives lives beside it, each part in a
-//! file of its own: `segment` (the words shared with heartbeats; the core, checked by loom),
-//! `slots` (pages of keys and what is free), `index` (key to slot) and `checks` (the check
-//! queue and its timer, which knows nothing of the key type).
+//! file of its own: `slots` (pages of keys beside the core's segments of words, which
+//! `src/segment.rs` shares with the keys' heartbeats, and what is free), `index` (key to slot)
+//! and `checks` (the check queue and its timer, which knows nothing of the key type).
 
 mod checks;
 mod index;
-pub(crate) mod segment;
 mod slots;
 
 use std::fmt;

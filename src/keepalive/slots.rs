@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use super::segment::{KeyRef, MAX_SEGMENT, SEGMENT_BITS, Segment};
+use crate::segment::{KeyRef, MAX_SEGMENT, SEGMENT_BITS, Segment};
 
 pub(super) struct Slots<K> {
     pages: Vec<Option<Page<K>>>,
