@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use futures_core::future::FusedFuture;
 use pin_project_lite::pin_project;
 
-use crate::deadline::Expired;
+use crate::expired::Expired;
 use crate::watchdog::Watchdog;
 
 pin_project! {

@@ -65,6 +65,7 @@
 
 mod clock;
 mod deadline;
+mod expired;
 mod guard;
 mod heartbeat;
 mod keepalive;
@@ -79,7 +80,8 @@ mod task_set;
 mod timer;
 mod watchdog;
 
-pub use deadline::{Deadline, Expired};
+pub use deadline::Deadline;
+pub use expired::Expired;
 pub use guard::Guarded;
 pub use heartbeat::Heartbeat;
 pub use keepalive::Keepalives;

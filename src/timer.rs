@@ -56,11 +56,10 @@ impl Timer {
     /// woken). A later target needs nothing here: the next poll sets the timer again.
     pub(crate) fn pull_in(self: Pin<&mut Self>, target: Instant) {
         let this = self.project();
-        let at = timer_instant(target);
         if let Some(sleep) = this.sleep.as_pin_mut()
-            && at < sleep.deadline()
+            && target < sleep.deadline()
         {
-            sleep.reset(at);
+            sleep.reset(timer_instant(target));
             *this.sets += 1;
         }
     }

@@ -13,7 +13,7 @@ use pin_project_lite::pin_project;
 use tokio::time::Instant;
 
 use crate::clock::{instant_at, tick, ticks};
-use crate::deadline::Expired;
+use crate::expired::Expired;
 use crate::heartbeat::{Heartbeat, debug_state};
 use crate::state::{Decision, NEVER, State};
 use crate::timer::Timer;

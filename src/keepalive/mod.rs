@@ -23,7 +23,7 @@ use self::checks::{Checks, Verdict, judge};
 use self::index::Index;
 use self::slots::Slots;
 use crate::clock::{instant_at, tick, ticks};
-use crate::deadline::Expired;
+use crate::expired::Expired;
 use crate::heartbeat::Heartbeat;
 use crate::state::deadline_of;
 
