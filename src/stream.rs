@@ -89,6 +89,7 @@ use std::time::Duration;
 
 use futures_core::Stream;
 
+mod access;
 mod burst;
 mod debounce;
 mod debounce_batch;

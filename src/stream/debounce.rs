@@ -9,6 +9,7 @@ use futures_core::stream::{FusedStream, Stream};
 use pin_project_lite::pin_project;
 use tokio::time::Instant;
 
+use super::access::delegate_access_inner;
 use super::burst::{Action, Burst};
 use crate::timer::Timer;
 
@@ -170,64 +171,12 @@ impl<S: Stream> Debounce<S> {
         self.timer.sets()
     }
 
-    /// The source stream.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use deadlines::stream::StreamDeadlineExt;
-    ///
-    /// let debounced = futures_util::stream::iter(0..3).debounce(Duration::from_millis(100));
-    /// assert_eq!(futures_core::Stream::size_hint(debounced.get_ref()), (3, Some(3)));
-    /// ```
-    pub fn get_ref(&self) -> &S {
-        &self.stream
-    }
-
-    /// The source stream, mutably. Taking items from it directly bypasses the debounce.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use deadlines::stream::StreamDeadlineExt;
-    /// use futures_util::StreamExt;
-    ///
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-    /// # async fn main() {
-    /// let mut debounced = futures_util::stream::iter(0..3).debounce(Duration::from_millis(100));
-    /// assert_eq!(debounced.get_mut().next().await, Some(0)); // skips the debounce
-    /// # }
-    /// ```
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.stream
-    }
-
-    /// The source stream, pinned.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use deadlines::stream::StreamDeadlineExt;
-    ///
-    /// let debounced = futures_util::stream::iter(0..3).debounce(Duration::from_millis(100));
-    /// let mut debounced = std::pin::pin!(debounced);
-    /// let source = debounced.as_mut().get_pin_mut();
-    /// assert_eq!(futures_core::Stream::size_hint(&*source), (3, Some(3)));
-    /// ```
-    pub fn get_pin_mut(self: Pin<&mut Self>) -> Pin<&mut S> {
-        self.project().stream
-    }
-
-    /// The source stream. A held item is dropped.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use deadlines::stream::StreamDeadlineExt;
-    ///
-    /// let debounced = futures_util::stream::iter(0..3).debounce(Duration::from_millis(100));
-    /// let source = debounced.into_inner();
-    /// assert_eq!(futures_core::Stream::size_hint(&source), (3, Some(3)));
-    /// ```
-    pub fn into_inner(self) -> S {
-        self.stream
-    }
+    delegate_access_inner!(
+        stream: S,
+        build: ".debounce(Duration::from_millis(100))",
+        get_mut: "Taking items from it directly bypasses the debounce.",
+        into_inner: "A held item is dropped.",
+    );
 }
 
 /// Applies an action to the held item: the item to yield, if any.

@@ -9,6 +9,7 @@ use futures_core::stream::{FusedStream, Stream};
 use pin_project_lite::pin_project;
 use tokio::time::Instant;
 
+use super::access::delegate_access_inner;
 use super::burst::{Action, Burst};
 use crate::timer::Timer;
 
@@ -140,63 +141,12 @@ impl<S: Stream> DebounceBatch<S> {
         self.timer.sets()
     }
 
-    /// The source stream.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use deadlines::stream::StreamDeadlineExt;
-    ///
-    /// let batches = futures_util::stream::iter(0..3).debounce_batch(Duration::from_millis(100));
-    /// assert_eq!(futures_core::Stream::size_hint(batches.get_ref()), (3, Some(3)));
-    /// ```
-    pub fn get_ref(&self) -> &S {
-        &self.stream
-    }
-
-    /// The source stream, mutably. Taking items from it directly bypasses the batching.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use deadlines::stream::StreamDeadlineExt;
-    /// use futures_util::StreamExt;
-    ///
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-    /// # async fn main() {
-    /// let mut batches = futures_util::stream::iter(0..3).debounce_batch(Duration::from_millis(100));
-    /// assert_eq!(batches.get_mut().next().await, Some(0));
-    /// # }
-    /// ```
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.stream
-    }
-
-    /// The source stream, pinned.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use deadlines::stream::StreamDeadlineExt;
-    ///
-    /// let batches = futures_util::stream::iter(0..3).debounce_batch(Duration::from_millis(100));
-    /// let mut batches = std::pin::pin!(batches);
-    /// let source = batches.as_mut().get_pin_mut();
-    /// assert_eq!(futures_core::Stream::size_hint(&*source), (3, Some(3)));
-    /// ```
-    pub fn get_pin_mut(self: Pin<&mut Self>) -> Pin<&mut S> {
-        self.project().stream
-    }
-
-    /// The source stream. The items of an unsettled batch are dropped.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use deadlines::stream::StreamDeadlineExt;
-    ///
-    /// let batches = futures_util::stream::iter(0..3).debounce_batch(Duration::from_millis(100));
-    /// assert_eq!(futures_core::Stream::size_hint(&batches.into_inner()), (3, Some(3)));
-    /// ```
-    pub fn into_inner(self) -> S {
-        self.stream
-    }
+    delegate_access_inner!(
+        stream: S,
+        build: ".debounce_batch(Duration::from_millis(100))",
+        get_mut: "Taking items from it directly bypasses the batching.",
+        into_inner: "The items of an unsettled batch are dropped.",
+    );
 }
 
 /// Applies an action to the batch: the batch to yield, if any. A yielded batch leaves an empty

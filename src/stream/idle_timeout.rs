@@ -10,6 +10,7 @@ use futures_core::stream::{FusedStream, Stream};
 use pin_project_lite::pin_project;
 use tokio::time::Instant;
 
+use super::access::delegate_access_inner;
 use crate::clock::{FAR_FUTURE, saturating_after};
 use crate::timer::Timer;
 
@@ -130,63 +131,11 @@ impl<S> IdleTimeout<S> {
         self.timer.sets()
     }
 
-    /// The source stream.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use deadlines::stream::StreamDeadlineExt;
-    ///
-    /// let watched = futures_util::stream::iter(0..3).idle_timeout(Duration::from_secs(1));
-    /// assert_eq!(futures_core::Stream::size_hint(watched.get_ref()), (3, Some(3)));
-    /// ```
-    pub fn get_ref(&self) -> &S {
-        &self.stream
-    }
-
-    /// The source stream, mutably. Taking items from it directly does not restart the window.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use deadlines::stream::StreamDeadlineExt;
-    /// use futures_util::StreamExt;
-    ///
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-    /// # async fn main() {
-    /// let mut watched = futures_util::stream::iter(0..3).idle_timeout(Duration::from_secs(1));
-    /// assert_eq!(watched.get_mut().next().await, Some(0));
-    /// # }
-    /// ```
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.stream
-    }
-
-    /// The source stream, pinned.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use deadlines::stream::StreamDeadlineExt;
-    ///
-    /// let watched = futures_util::stream::iter(0..3).idle_timeout(Duration::from_secs(1));
-    /// let mut watched = std::pin::pin!(watched);
-    /// let source = watched.as_mut().get_pin_mut();
-    /// assert_eq!(futures_core::Stream::size_hint(&*source), (3, Some(3)));
-    /// ```
-    pub fn get_pin_mut(self: Pin<&mut Self>) -> Pin<&mut S> {
-        self.project().stream
-    }
-
-    /// The source stream.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use deadlines::stream::StreamDeadlineExt;
-    ///
-    /// let watched = futures_util::stream::iter(0..3).idle_timeout(Duration::from_secs(1));
-    /// assert_eq!(futures_core::Stream::size_hint(&watched.into_inner()), (3, Some(3)));
-    /// ```
-    pub fn into_inner(self) -> S {
-        self.stream
-    }
+    delegate_access_inner!(
+        stream: S,
+        build: ".idle_timeout(Duration::from_secs(1))",
+        get_mut: "Taking items from it directly does not restart the window.",
+    );
 }
 
 impl<S: Stream> Stream for IdleTimeout<S> {

@@ -9,6 +9,7 @@ use futures_core::stream::{FusedStream, Stream};
 use pin_project_lite::pin_project;
 use tokio::time::Instant;
 
+use super::access::delegate_access_inner;
 use crate::clock::{FAR_FUTURE, saturating_after};
 use crate::timer::Timer;
 
@@ -92,63 +93,11 @@ impl<S, F> Keepalive<S, F> {
         self.timer.sets()
     }
 
-    /// The source stream.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use deadlines::stream::StreamDeadlineExt;
-    ///
-    /// let sse = futures_util::stream::iter(0..3).keepalive(Duration::from_secs(1), || 0);
-    /// assert_eq!(futures_core::Stream::size_hint(sse.get_ref()), (3, Some(3)));
-    /// ```
-    pub fn get_ref(&self) -> &S {
-        &self.stream
-    }
-
-    /// The source stream, mutably. Taking items from it directly does not restart the period.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use deadlines::stream::StreamDeadlineExt;
-    /// use futures_util::StreamExt;
-    ///
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-    /// # async fn main() {
-    /// let mut sse = futures_util::stream::iter(1..3).keepalive(Duration::from_secs(1), || 0);
-    /// assert_eq!(sse.get_mut().next().await, Some(1));
-    /// # }
-    /// ```
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.stream
-    }
-
-    /// The source stream, pinned.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use deadlines::stream::StreamDeadlineExt;
-    ///
-    /// let sse = futures_util::stream::iter(0..3).keepalive(Duration::from_secs(1), || 0);
-    /// let mut sse = std::pin::pin!(sse);
-    /// let source = sse.as_mut().get_pin_mut();
-    /// assert_eq!(futures_core::Stream::size_hint(&*source), (3, Some(3)));
-    /// ```
-    pub fn get_pin_mut(self: Pin<&mut Self>) -> Pin<&mut S> {
-        self.project().stream
-    }
-
-    /// The source stream.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use deadlines::stream::StreamDeadlineExt;
-    ///
-    /// let sse = futures_util::stream::iter(0..3).keepalive(Duration::from_secs(1), || 0);
-    /// assert_eq!(futures_core::Stream::size_hint(&sse.into_inner()), (3, Some(3)));
-    /// ```
-    pub fn into_inner(self) -> S {
-        self.stream
-    }
+    delegate_access_inner!(
+        stream: S,
+        build: ".keepalive(Duration::from_secs(1), || 0)",
+        get_mut: "Taking items from it directly does not restart the period.",
+    );
 }
 
 impl<S, F> Stream for Keepalive<S, F>
