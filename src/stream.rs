@@ -95,6 +95,7 @@ mod debounce;
 mod debounce_batch;
 mod idle_timeout;
 mod keepalive;
+mod settle;
 
 pub use debounce::Debounce;
 pub use debounce_batch::DebounceBatch;

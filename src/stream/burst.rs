@@ -1,6 +1,6 @@
 //! lodash's debounce rules on Tokio instants, shared by `Debounce` and `DebounceBatch`. The
 //! rules know nothing of the items: they say when the held item (or batch) is emitted, held or
-//! discarded, and the adapters keep the items.
+//! discarded, and [`Settle`](super::settle::Settle) keeps the items.
 //!
 //! The names follow lodash 4.17.21's `debounce`: a *call* is an item taken from the source,
 //! an *invoke* an emission, `last_emit` is lodash's `lastInvokeTime`, `timer` the instant its

@@ -7,11 +7,9 @@ use std::time::Duration;
 
 use futures_core::stream::{FusedStream, Stream};
 use pin_project_lite::pin_project;
-use tokio::time::Instant;
 
 use super::access::delegate_access_inner;
-use super::burst::{Action, Burst};
-use crate::timer::Timer;
+use super::settle::{Latest, Settle};
 
 pin_project! {
     /// Stream for [`debounce`](super::StreamDeadlineExt::debounce): yields the latest item of
@@ -49,25 +47,14 @@ pin_project! {
     #[must_use = "streams do nothing unless polled"]
     pub struct Debounce<S: Stream> {
         #[pin]
-        stream: S,
-        #[pin]
-        timer: Timer,
-        burst: Burst,
-        // The held item: the latest of the burst, until it is emitted or discarded.
-        item: Option<S::Item>,
-        // The source returned `None`: it is never polled again.
-        source_done: bool,
+        inner: Settle<S, Latest<S::Item>>,
     }
 }
 
 impl<S: Stream> Debounce<S> {
     pub(crate) fn new(stream: S, window: Duration) -> Self {
         Self {
-            stream,
-            timer: Timer::new(),
-            burst: Burst::new(window),
-            item: None,
-            source_done: false,
+            inner: Settle::new(stream, window),
         }
     }
 
@@ -90,7 +77,7 @@ impl<S: Stream> Debounce<S> {
     /// # }
     /// ```
     pub fn leading(mut self, on: bool) -> Self {
-        self.burst.set_leading(on);
+        self.inner.burst.set_leading(on);
         self
     }
 
@@ -113,7 +100,7 @@ impl<S: Stream> Debounce<S> {
     /// # }
     /// ```
     pub fn trailing(mut self, on: bool) -> Self {
-        self.burst.set_trailing(on);
+        self.inner.burst.set_trailing(on);
         self
     }
 
@@ -146,7 +133,7 @@ impl<S: Stream> Debounce<S> {
     /// # }
     /// ```
     pub fn max_wait(mut self, max_wait: Duration) -> Self {
-        self.burst.set_max_wait(max_wait);
+        self.inner.burst.set_max_wait(max_wait);
         self
     }
 
@@ -168,77 +155,27 @@ impl<S: Stream> Debounce<S> {
     /// # }
     /// ```
     pub fn timer_resets(&self) -> u64 {
-        self.timer.sets()
+        self.inner.timer_resets()
     }
 
     delegate_access_inner!(
-        stream: S,
+        inner.stream: S,
         build: ".debounce(Duration::from_millis(100))",
         get_mut: "Taking items from it directly bypasses the debounce.",
         into_inner: "A held item is dropped.",
     );
 }
 
-/// Applies an action to the held item: the item to yield, if any.
-fn act<T>(action: Action, held: &mut Option<T>) -> Option<T> {
-    match action {
-        Action::Hold => None,
-        Action::Emit => held.take(),
-        Action::Discard => {
-            *held = None;
-            None
-        }
-    }
-}
-
 impl<S: Stream> Stream for Debounce<S> {
     type Item = S::Item;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
-        let mut this = self.project();
-        if *this.source_done {
-            return Poll::Ready(act(this.burst.on_end(), this.item));
-        }
-        // One clock read a poll: the items ready now arrived "now", however many they are.
-        let now = Instant::now();
-        // Every ready item is taken before the window is judged, so a buffered burst costs
-        // one window. An emission due on an item (a leading edge, `max_wait`) is yielded at
-        // once; the next poll takes the rest.
-        loop {
-            match this.stream.as_mut().poll_next(cx) {
-                Poll::Ready(Some(item)) => {
-                    *this.item = Some(item);
-                    if let Some(out) = act(this.burst.on_item(now), this.item) {
-                        return Poll::Ready(Some(out));
-                    }
-                }
-                Poll::Ready(None) => {
-                    *this.source_done = true;
-                    return Poll::Ready(act(this.burst.on_end(), this.item));
-                }
-                // The source registered the waker for its next item.
-                Poll::Pending => break,
-            }
-        }
-        if let Some(out) = act(this.burst.on_timer(now), this.item) {
-            return Poll::Ready(Some(out));
-        }
-        // The timer wakes the task for the next decision; nothing to decide means the source
-        // alone can change anything, and it will wake the task.
-        if let Some(at) = this.burst.deadline() {
-            this.timer.wake_at(cx, at);
-        }
-        Poll::Pending
+        self.project().inner.poll_next(cx)
     }
 
     /// At most one item per source item, and at most the held one once the source ended.
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let held = usize::from(self.burst.holds_trailing() && self.item.is_some());
-        if self.source_done {
-            return (held, Some(held));
-        }
-        let (_, upper) = self.stream.size_hint();
-        (0, upper.and_then(|upper| upper.checked_add(held)))
+        self.inner.size_hint()
     }
 }
 
@@ -262,20 +199,12 @@ impl<S: Stream> FusedStream for Debounce<S> {
     /// # }
     /// ```
     fn is_terminated(&self) -> bool {
-        self.source_done && self.item.is_none()
+        self.inner.is_terminated()
     }
 }
 
 impl<S: Stream> fmt::Debug for Debounce<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Debounce")
-            .field("window", &self.burst.window())
-            .field("max_wait", &self.burst.max_wait())
-            .field("leading", &self.burst.leading())
-            .field("trailing", &self.burst.trailing())
-            .field("holding", &self.item.is_some())
-            .field("deadline", &self.burst.deadline())
-            .field("source_done", &self.source_done)
-            .finish_non_exhaustive()
+        self.inner.debug("Debounce", f)
     }
 }

@@ -7,11 +7,9 @@ use std::time::Duration;
 
 use futures_core::stream::{FusedStream, Stream};
 use pin_project_lite::pin_project;
-use tokio::time::Instant;
 
 use super::access::delegate_access_inner;
-use super::burst::{Action, Burst};
-use crate::timer::Timer;
+use super::settle::{All, Settle};
 
 pin_project! {
     /// Stream for [`debounce_batch`](super::StreamDeadlineExt::debounce_batch): yields every
@@ -45,27 +43,14 @@ pin_project! {
     #[must_use = "streams do nothing unless polled"]
     pub struct DebounceBatch<S: Stream> {
         #[pin]
-        stream: S,
-        #[pin]
-        timer: Timer,
-        burst: Burst,
-        // The items of the burst so far.
-        batch: Vec<S::Item>,
-        // The length of the last batch: the capacity reserved for the next one.
-        last_len: usize,
-        source_done: bool,
+        inner: Settle<S, All<S::Item>>,
     }
 }
 
 impl<S: Stream> DebounceBatch<S> {
     pub(crate) fn new(stream: S, window: Duration) -> Self {
         Self {
-            stream,
-            timer: Timer::new(),
-            burst: Burst::new(window),
-            batch: Vec::new(),
-            last_len: 0,
-            source_done: false,
+            inner: Settle::new(stream, window),
         }
     }
 
@@ -86,7 +71,7 @@ impl<S: Stream> DebounceBatch<S> {
     /// # }
     /// ```
     pub fn leading(mut self, on: bool) -> Self {
-        self.burst.set_leading(on);
+        self.inner.burst.set_leading(on);
         self
     }
 
@@ -116,7 +101,7 @@ impl<S: Stream> DebounceBatch<S> {
     /// # }
     /// ```
     pub fn max_wait(mut self, max_wait: Duration) -> Self {
-        self.burst.set_max_wait(max_wait);
+        self.inner.burst.set_max_wait(max_wait);
         self
     }
 
@@ -138,81 +123,27 @@ impl<S: Stream> DebounceBatch<S> {
     /// # }
     /// ```
     pub fn timer_resets(&self) -> u64 {
-        self.timer.sets()
+        self.inner.timer_resets()
     }
 
     delegate_access_inner!(
-        stream: S,
+        inner.stream: S,
         build: ".debounce_batch(Duration::from_millis(100))",
         get_mut: "Taking items from it directly bypasses the batching.",
         into_inner: "The items of an unsettled batch are dropped.",
     );
 }
 
-/// Applies an action to the batch: the batch to yield, if any. A yielded batch leaves an empty
-/// `Vec` behind (no allocation until the next item).
-fn act<T>(action: Action, batch: &mut Vec<T>, last_len: &mut usize) -> Option<Vec<T>> {
-    match action {
-        Action::Emit if !batch.is_empty() => {
-            *last_len = batch.len();
-            Some(std::mem::take(batch))
-        }
-        // `trailing` is always on for batches, so a held batch is never discarded; this arm
-        // only keeps the rules and the items in step.
-        Action::Discard => {
-            batch.clear();
-            None
-        }
-        Action::Emit | Action::Hold => None,
-    }
-}
-
 impl<S: Stream> Stream for DebounceBatch<S> {
     type Item = Vec<S::Item>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Vec<S::Item>>> {
-        let mut this = self.project();
-        if *this.source_done {
-            return Poll::Ready(act(this.burst.on_end(), this.batch, this.last_len));
-        }
-        let now = Instant::now();
-        // As in `Debounce`: every ready item first, then the window.
-        loop {
-            match this.stream.as_mut().poll_next(cx) {
-                Poll::Ready(Some(item)) => {
-                    if this.batch.is_empty() {
-                        // One allocation a batch, sized like the last one.
-                        this.batch.reserve(*this.last_len);
-                    }
-                    this.batch.push(item);
-                    if let Some(out) = act(this.burst.on_item(now), this.batch, this.last_len) {
-                        return Poll::Ready(Some(out));
-                    }
-                }
-                Poll::Ready(None) => {
-                    *this.source_done = true;
-                    return Poll::Ready(act(this.burst.on_end(), this.batch, this.last_len));
-                }
-                Poll::Pending => break,
-            }
-        }
-        if let Some(out) = act(this.burst.on_timer(now), this.batch, this.last_len) {
-            return Poll::Ready(Some(out));
-        }
-        if let Some(at) = this.burst.deadline() {
-            this.timer.wake_at(cx, at);
-        }
-        Poll::Pending
+        self.project().inner.poll_next(cx)
     }
 
     /// At most one batch per source item, and at most the held one once the source ended.
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let held = usize::from(!self.batch.is_empty());
-        if self.source_done {
-            return (held, Some(held));
-        }
-        let (_, upper) = self.stream.size_hint();
-        (0, upper.and_then(|upper| upper.checked_add(held)))
+        self.inner.size_hint()
     }
 }
 
@@ -235,19 +166,12 @@ impl<S: Stream> FusedStream for DebounceBatch<S> {
     /// # }
     /// ```
     fn is_terminated(&self) -> bool {
-        self.source_done && self.batch.is_empty()
+        self.inner.is_terminated()
     }
 }
 
 impl<S: Stream> fmt::Debug for DebounceBatch<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DebounceBatch")
-            .field("window", &self.burst.window())
-            .field("max_wait", &self.burst.max_wait())
-            .field("leading", &self.burst.leading())
-            .field("held", &self.batch.len())
-            .field("deadline", &self.burst.deadline())
-            .field("source_done", &self.source_done)
-            .finish_non_exhaustive()
+        self.inner.debug("DebounceBatch", f)
     }
 }
