@@ -1,15 +1,20 @@
 //! Every stream adapter type is nameable from `deadlines::stream`, `Debug`, `Send` (and `Sync`
-//! where its source is), `FusedStream`, and built by the extension trait for any `Stream`.
+//! where its source is), `FusedStream`, built by the extension trait for any `Stream`, and
+//! built without a runtime.
+
+mod common;
 
 use std::fmt::Debug;
 use std::pin::Pin;
 use std::time::Duration;
 
+use common::{Feed, fed, in_ms, ms, record};
 use deadlines::stream::{
     Debounce, DebounceBatch, Elapsed, IdleTimeout, Keepalive, StreamDeadlineExt,
 };
 use futures_core::stream::{BoxStream, FusedStream, Stream};
 use futures_util::StreamExt as _;
+use tokio::time::{Instant, sleep, sleep_until};
 
 type Source = futures_util::stream::Iter<std::vec::IntoIter<u32>>;
 
@@ -95,6 +100,107 @@ fn adapters_build_without_a_runtime() {
     drop(batched(source()));
     drop(watched(source()));
     drop(kept_alive(source()));
+}
+
+/// Pushes each item at `start` + its offset in milliseconds, then ends the source at
+/// `start + end_ms`.
+async fn feed_at<T>(feed: Feed<T>, start: Instant, items: Vec<(u64, T)>, end_ms: u64) {
+    for (offset, item) in items {
+        sleep_until(start + ms(offset)).await;
+        feed.push(item);
+    }
+    sleep_until(start + ms(end_ms)).await;
+    feed.end();
+}
+
+#[test]
+fn adapters_built_outside_a_runtime_keep_their_timelines_inside_one() {
+    // Each adapter, with its options, is built before any runtime exists: building must
+    // create no timer (that would panic here) and start no window (the paused clock of the
+    // runtime below starts later than any instant read now).
+    let (debounce_feed, source) = fed::<u64>();
+    let debounced = source
+        .debounce(ms(100))
+        .leading(true)
+        .trailing(true)
+        .max_wait(ms(200));
+    let (batch_feed, source) = fed::<char>();
+    let batched = source
+        .debounce_batch(ms(100))
+        .leading(true)
+        .max_wait(ms(150));
+    let (idle_feed, source) = fed::<char>();
+    let watched = source.idle_timeout(ms(100));
+    let (keepalive_feed, source) = fed::<char>();
+    let kept_alive = source.keepalive(ms(100), || '.');
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        let start = Instant::now();
+        // The sources are fed from tasks of their own, at instants that never coincide
+        // with an adapter's timer, so the task order within a millisecond cannot matter.
+        // Each adapter runs in a task of its own too: a wakeup it fails to register shows as
+        // a missing or late item, not hidden by another stream's wakeup.
+        let every_30_ms = (0..=330).step_by(30).map(|t| (t, t)).collect();
+        tokio::spawn(feed_at(debounce_feed, start, every_30_ms, 1_000));
+        let burst = vec![(0, 'a'), (30, 'b'), (60, 'c'), (300, 'd')];
+        tokio::spawn(feed_at(batch_feed, start, burst, 1_000));
+        tokio::spawn(feed_at(
+            idle_feed,
+            start,
+            vec![(200, 'a'), (230, 'b')],
+            1_000,
+        ));
+        tokio::spawn(feed_at(keepalive_feed, start, vec![(220, 'a')], 450));
+
+        let debounced = tokio::spawn(record(start, debounced, ms(2_000)));
+        let batched = tokio::spawn(record(start, batched, ms(2_000)));
+        // First polled 50 ms in: the first window and period start there, not at the build.
+        let watched = tokio::spawn(async move {
+            sleep(ms(50)).await;
+            record(start, watched, ms(2_000)).await
+        });
+        let kept_alive = tokio::spawn(async move {
+            sleep(ms(50)).await;
+            record(start, kept_alive, ms(2_000)).await
+        });
+
+        // The docs' `.leading(true).max_wait(200)` timeline: each item is the time it was sent.
+        let debounced = debounced.await.unwrap();
+        assert_eq!(in_ms(&debounced), [(0, 0), (200, 180), (400, 330)]);
+        assert_eq!(debounced.ended, Some(ms(1_000)));
+
+        // `max_wait` cuts the burst's batch at 150 ms, a window before it would settle.
+        let batched = batched.await.unwrap();
+        let batches = [(0, vec!['a']), (150, vec!['b', 'c']), (300, vec!['d'])];
+        assert_eq!(in_ms(&batched), batches);
+        assert_eq!(batched.ended, Some(ms(1_000)));
+
+        let watched = watched.await.unwrap();
+        assert_eq!(watched.ended, Some(ms(1_000)));
+        let watched: Vec<_> = in_ms(&watched)
+            .into_iter()
+            .map(|(at, item)| (at, item.map_err(|Elapsed { .. }| "elapsed")))
+            .collect();
+        let expected = [
+            (150, Err("elapsed")),
+            (200, Ok('a')),
+            (230, Ok('b')),
+            (330, Err("elapsed")),
+        ];
+        assert_eq!(watched, expected);
+
+        let kept_alive = kept_alive.await.unwrap();
+        assert_eq!(
+            in_ms(&kept_alive),
+            [(150, '.'), (220, 'a'), (320, '.'), (420, '.')]
+        );
+        assert_eq!(kept_alive.ended, Some(ms(450)));
+    });
 }
 
 #[tokio::test(start_paused = true)]
