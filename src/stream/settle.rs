@@ -132,6 +132,7 @@ impl<T> Held for All<T> {
 }
 
 pin_project! {
+    /// A debounce that yields what `H` holds: both public debounces wrap one.
     pub(crate) struct Settle<S, H> {
         #[pin]
         pub(super) stream: S,
