@@ -26,8 +26,6 @@ pub(crate) trait Held: Default {
     /// What an emission yields; `None` if nothing is held.
     fn take(&mut self) -> Option<Self::Out>;
 
-    fn clear(&mut self);
-
     fn is_empty(&self) -> bool;
 
     /// The `Debug` fields of the adapter that come from what it holds.
@@ -39,7 +37,7 @@ pub(crate) trait Held: Default {
             Action::Hold => None,
             Action::Emit => self.take(),
             Action::Discard => {
-                self.clear();
+                drop(self.take());
                 None
             }
         }
@@ -65,10 +63,6 @@ impl<T> Held for Latest<T> {
 
     fn take(&mut self) -> Option<T> {
         self.0.take()
-    }
-
-    fn clear(&mut self) {
-        self.0 = None;
     }
 
     fn is_empty(&self) -> bool {
@@ -116,10 +110,6 @@ impl<T> Held for All<T> {
         }
         self.last_len = self.items.len();
         Some(std::mem::take(&mut self.items))
-    }
-
-    fn clear(&mut self) {
-        self.items.clear();
     }
 
     fn is_empty(&self) -> bool {
