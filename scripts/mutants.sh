@@ -30,14 +30,14 @@ args_for() {
         src/deadline.rs) tests deadline_rules deadline_edges deadline_model watchdog_rules clock_far_future api_types api_no_runtime ;;
         src/watchdog.rs | src/heartbeat.rs) tests "${watchdog[@]}" api_types api_no_runtime ;;
         src/keepalive/*.rs) tests "${keepalives[@]}" api_types api_no_runtime ;;
-        src/stream/burst.rs) tests stream_debounce stream_debounce_batch stream_debounce_model stream_api ;;
+        src/stream/burst.rs | src/stream/settle.rs) tests stream_debounce stream_debounce_batch stream_debounce_model stream_api ;;
         *) echo "no test list for $1" >&2; exit 2 ;;
     esac
 }
 
 files=()
 while [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; do files+=("$1"); shift; done
-[ ${#files[@]} -gt 0 ] || files=(src/state.rs src/segment.rs src/clock.rs src/timer.rs src/deadline.rs src/watchdog.rs src/heartbeat.rs src/keepalive/*.rs src/stream/burst.rs)
+[ ${#files[@]} -gt 0 ] || files=(src/state.rs src/segment.rs src/clock.rs src/timer.rs src/deadline.rs src/watchdog.rs src/heartbeat.rs src/keepalive/*.rs src/stream/burst.rs src/stream/settle.rs)
 
 for file in "${files[@]}"; do
     name=$(echo "${file#src/}" | sed 's#/#-#g; s#\.rs$##')
