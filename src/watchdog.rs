@@ -95,9 +95,10 @@ pin_project! {
     ///
     /// # Panics
     ///
-    /// Creating a watchdog panics outside a Tokio runtime with the time driver enabled, as
-    /// [`tokio::time::sleep`] does. No argument panics: a timeout longer than about 30 years
-    /// saturates to that (effectively never).
+    /// Creating a watchdog needs no runtime; polling it panics outside a Tokio runtime with
+    /// the time driver enabled, as polling a [`tokio::time::sleep`] made there would. No
+    /// argument panics: a timeout longer than about 30 years saturates to that (effectively
+    /// never).
     ///
     /// # Precision
     ///
