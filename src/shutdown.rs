@@ -23,7 +23,8 @@ use tokio_util::task::task_tracker::{TaskTrackerToken, TrackedFuture};
 
 use crate::clock::saturating_after;
 use crate::deadline::Deadline;
-use crate::task_set::{CatchUnwind, lock};
+use crate::sync::lock;
+use crate::task_set::CatchUnwind;
 
 /// A graceful-shutdown coordinator: a trigger, the tasks to wait for, a grace period, cleanup
 /// that runs exactly once, and a report that names what finished and what was aborted.

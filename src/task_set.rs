@@ -1,7 +1,7 @@
 //! [`TaskSet`]: stoppable tasks by key, each with its own cancellation token.
 //!
-//! Also the two pieces [`Shutdown`](crate::Shutdown) shares with it: [`CatchUnwind`], which
-//! turns a panic of a task into a value, and [`lock`], which ignores mutex poisoning.
+//! Also the piece [`Shutdown`](crate::Shutdown) shares with it: [`CatchUnwind`], which turns a
+//! panic of a task into a value.
 
 use std::any::Any;
 use std::borrow::Borrow;
@@ -11,7 +11,7 @@ use std::future::Future;
 use std::hash::Hash;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -22,6 +22,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::deadline::Deadline;
+use crate::sync::lock;
 
 /// A set of tasks spawned by key, each with its own [`CancellationToken`], that can be
 /// stopped one at a time or all together, with a grace period, and tell how they ended.
@@ -1010,10 +1011,4 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     } else {
         "Box<dyn Any>".to_owned()
     }
-}
-
-/// Locks a mutex, ignoring poisoning: no code of this crate panics while holding one, and a
-/// panicking user `Hash` or `Eq` leaves the maps merely incomplete.
-pub(crate) fn lock<S>(mutex: &Mutex<S>) -> MutexGuard<'_, S> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
