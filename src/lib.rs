@@ -73,17 +73,13 @@ mod slots;
 mod state;
 pub mod stream;
 mod sync;
-#[cfg(feature = "shutdown")]
-mod task_set;
 mod watchdog;
 
 pub use deadline::{Deadline, Expired};
 pub use guard::Guarded;
 pub use keepalive::Keepalives;
 #[cfg(feature = "shutdown")]
-pub use shutdown::{DrainReport, Shutdown};
-#[cfg(feature = "shutdown")]
-pub use task_set::{StopReport, TaskExit, TaskSet};
+pub use shutdown::{DrainReport, Shutdown, StopReport, TaskExit, TaskSet};
 pub use watchdog::{Heartbeat, Stopped, Watchdog};
 
 // The README's example compiles as a doctest, so it cannot go stale.

@@ -4,6 +4,10 @@
 //! are documented on [`Shutdown`] itself, where rustdoc shows them (this module is private and
 //! its types are re-exported from the crate root).
 
+mod task_set;
+
+pub use task_set::{StopReport, TaskExit, TaskSet};
+
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::future::Future;
@@ -24,7 +28,7 @@ use tokio_util::task::task_tracker::{TaskTrackerToken, TrackedFuture};
 use crate::clock::saturating_after;
 use crate::deadline::Deadline;
 use crate::sync::lock;
-use crate::task_set::CatchUnwind;
+use task_set::CatchUnwind;
 
 /// A graceful-shutdown coordinator: a trigger, the tasks to wait for, a grace period, cleanup
 /// that runs exactly once, and a report that names what finished and what was aborted.
