@@ -4,31 +4,29 @@
 //! are documented on [`Shutdown`] itself, where rustdoc shows them (this module is private and
 //! its types are re-exported from the crate root).
 
+mod drain;
+mod signals;
 mod task_set;
 
+pub use drain::DrainReport;
 pub use task_set::{StopReport, TaskExit, TaskSet};
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::future::Future;
-use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use tokio::runtime::Handle;
 use tokio::sync::{Notify, watch};
 use tokio::task::{AbortHandle, JoinHandle};
-use tokio::time::Instant;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tokio_util::task::TaskTracker;
-use tokio_util::task::task_tracker::{TaskTrackerToken, TrackedFuture};
+use tokio_util::task::task_tracker::TrackedFuture;
 
-use crate::clock::saturating_after;
-use crate::deadline::Deadline;
 use crate::sync::lock;
-use task_set::CatchUnwind;
+use drain::{Ending, Record, run_named};
 
 /// A graceful-shutdown coordinator: a trigger, the tasks to wait for, a grace period, cleanup
 /// that runs exactly once, and a report that names what finished and what was aborted.
@@ -178,59 +176,6 @@ pub struct Shutdown {
     inner: Arc<Inner>,
 }
 
-/// What a [`Shutdown::drain`] did: which named tasks finished, panicked or were aborted, how
-/// many cleanup hooks ran, how long it took and whether it was forced.
-///
-/// Task names are listed in spawn order (not the order they ended); a name given to several
-/// tasks appears once per task.
-///
-/// ```
-/// use std::time::Duration;
-/// use deadlines::{DrainReport, Shutdown};
-///
-/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-/// # async fn main() {
-/// let shutdown = Shutdown::new();
-/// shutdown.spawn("flush", shutdown.triggered());
-/// shutdown.spawn("stuck", std::future::pending::<()>());
-/// shutdown.spawn("buggy", async { panic!("bug") });
-/// let tracked = shutdown.track(std::future::pending::<()>());
-///
-/// let report: DrainReport = shutdown.drain(Duration::from_secs(2)).await;
-/// assert_eq!(report.finished, ["flush"]);
-/// assert_eq!(report.panicked, ["buggy"]);
-/// assert_eq!(report.aborted, ["stuck"]);
-/// assert_eq!(report.abandoned, 1, "the tracked future never completed");
-/// assert_eq!(report.elapsed, Duration::from_secs(2));
-/// assert!(!report.is_clean());
-/// # drop(tracked);
-/// # }
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct DrainReport {
-    /// Named tasks that ran to completion.
-    pub finished: Vec<String>,
-    /// Named tasks that panicked.
-    pub panicked: Vec<String>,
-    /// Named tasks still running when the grace period ended (or the drain was forced), which
-    /// the drain aborted.
-    pub aborted: Vec<String>,
-    /// Futures wrapped by [`Shutdown::track`] still pending when the drain stopped waiting.
-    /// A future cannot be aborted from outside: its owner decides when to drop it. Exact
-    /// unless the drain was forced (then named tasks not yet dropped may be counted too).
-    pub abandoned: usize,
-    /// Cleanup hooks that ran (including those that panicked).
-    pub hooks_run: usize,
-    /// Cleanup hooks that panicked.
-    pub hooks_panicked: usize,
-    /// From the first `drain` call to the end of the last hook.
-    pub elapsed: Duration,
-    /// Whether [`Shutdown::force`] (or a second signal) cut the drain short, while named or
-    /// tracked work was still running.
-    pub forced: bool,
-}
-
 struct Inner {
     /// Elect the one `trigger` and the one `force` call that return `true`.
     triggered: AtomicBool,
@@ -269,13 +214,6 @@ struct Running {
     name: String,
     /// `None` between the insertion of the entry and the return of `tokio::spawn`.
     abort: Option<AbortHandle>,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Ending {
-    Finished,
-    Panicked,
-    Aborted,
 }
 
 type Hook = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
@@ -466,67 +404,6 @@ impl Shutdown {
         self.inner.trigger.clone().cancelled_owned()
     }
 
-    /// Triggers the shutdown on the first signal and forces it on the next: SIGINT, SIGTERM,
-    /// SIGHUP and SIGQUIT on Unix, Ctrl-C elsewhere.
-    ///
-    /// The handlers are registered before this returns (so a signal that arrives afterwards
-    /// is never lost to the default action, which would kill the process), and a task of the
-    /// runtime listens. A signal that arrives when the shutdown is already triggered (by a
-    /// signal, by hand or by `drain`) forces it. After forcing, the listener ends; further
-    /// signals are then ignored, as Tokio never restores the default action: the program
-    /// should exit once the forced drain returns.
-    ///
-    /// Tokio may coalesce signals that arrive together into one: two signals sent at once can
-    /// count as one. Calling this again, on any clone, does nothing: with two listeners, one
-    /// signal would both trigger and force.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use deadlines::Shutdown;
-    ///
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-    /// # async fn main() -> std::io::Result<()> {
-    /// let shutdown = Shutdown::new();
-    /// shutdown.listen_for_signals()?;
-    /// # shutdown.trigger();
-    /// shutdown.triggered().await; // `kill -TERM <pid>`, or Ctrl-C
-    /// let report = shutdown.drain(Duration::from_secs(10)).await;
-    /// # assert!(report.is_clean());
-    /// # Ok(())
-    /// # }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// If a signal handler cannot be registered (see [`tokio::signal::unix::signal`]).
-    ///
-    /// # Panics
-    ///
-    /// Outside a Tokio runtime, or in one built without `enable_io` on Unix.
-    pub fn listen_for_signals(&self) -> io::Result<()> {
-        // Relaxed: the swap only elects the one call that starts the listener.
-        if self.inner.listening.swap(true, Ordering::Relaxed) {
-            return Ok(());
-        }
-        let mut signals = match Signals::register() {
-            Ok(signals) => signals,
-            Err(error) => {
-                self.inner.listening.store(false, Ordering::Relaxed);
-                return Err(error);
-            }
-        };
-        let shutdown = self.clone();
-        tokio::spawn(async move {
-            while signals.recv().await {
-                if !shutdown.trigger() {
-                    shutdown.force();
-                    return;
-                }
-            }
-        });
-        Ok(())
-    }
-
     /// Spawns a named task on the current runtime and tracks it: [`drain`](Self::drain)
     /// waits for it, aborts it if it outlives the grace period, and names it in its report.
     ///
@@ -575,12 +452,11 @@ impl Shutdown {
             state.running.insert(id, Running { name, abort: None });
             (id, state.aborting)
         };
-        let record = Record {
-            inner: Arc::clone(&self.inner),
+        let record = Record::new(
+            &self.inner,
             id,
-            tracked: (!aborting).then(|| self.inner.tracker.token()),
-            armed: true,
-        };
+            (!aborting).then(|| self.inner.tracker.token()),
+        );
         // Not under the lock: a runtime that is shutting down drops the future inside
         // `spawn`, and the record then takes the lock.
         let handle = runtime.spawn(run_named(future, record));
@@ -670,79 +546,6 @@ impl Shutdown {
         state.hooks.push_back(hook);
         true
     }
-
-    /// Drains: triggers the shutdown, waits up to `grace` for the tracked work, aborts the
-    /// named tasks still running, runs the cleanup hooks, and returns the report.
-    ///
-    /// The first call starts the drain, in a task of its own; every call waits for that drain
-    /// and returns a clone of its report, so any number of tasks may call it and the hooks
-    /// still run once. The `grace` of later calls is ignored. [`force`](Self::force) (or a
-    /// second signal) cuts the wait short. The phases are drawn on [`Shutdown`].
-    ///
-    /// Do not await `drain` inside a task spawned by this `Shutdown`: the drain waits for
-    /// that task too, so it would wait for itself until the grace period ends and it is
-    /// aborted. Await it from `main`, or from an untracked task.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use deadlines::Shutdown;
-    /// use tokio::time::Instant;
-    ///
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-    /// # async fn main() {
-    /// let shutdown = Shutdown::new();
-    /// shutdown.spawn("cache-warmer", async { std::future::pending::<()>().await });
-    /// let start = Instant::now();
-    /// let report = shutdown.drain(Duration::from_millis(750)).await;
-    /// assert_eq!(report.aborted, ["cache-warmer"]);
-    /// assert_eq!(Instant::now(), start + Duration::from_millis(750));
-    /// # }
-    /// ```
-    ///
-    /// # Cancel safety
-    ///
-    /// Dropping the future does not stop the drain; a later call returns its report.
-    ///
-    /// # Panics
-    ///
-    /// Outside a Tokio runtime with the time driver enabled.
-    pub async fn drain(&self, grace: Duration) -> DrainReport {
-        let mut report = self.start_drain(grace);
-        if let Ok(report) = report.wait_for(Option::is_some).await
-            && let Some(report) = report.as_ref()
-        {
-            return report.clone();
-        }
-        // Unreachable: the drain's guard sends a report even when its task is dropped.
-        self.inner.report(Duration::ZERO, self.is_forced(), (0, 0))
-    }
-
-    /// Starts the drain unless it is started, and returns where its report will appear.
-    fn start_drain(&self, grace: Duration) -> watch::Receiver<Option<DrainReport>> {
-        let runtime = Handle::current();
-        let sender = {
-            let mut state = lock(&self.inner.state);
-            if let Some(report) = &state.drain {
-                return report.clone();
-            }
-            let (sender, report) = watch::channel(None);
-            state.drain = Some(report);
-            sender
-        };
-        let report = sender.subscribe();
-        let start = Instant::now();
-        self.trigger();
-        self.inner.tracker.close();
-        let drain = Drain {
-            inner: Arc::clone(&self.inner),
-            report: Some(sender),
-            start,
-            forced: false,
-            hooks: (0, 0),
-        };
-        runtime.spawn(drain.run(saturating_after(start, grace)));
-        report
-    }
 }
 
 impl Default for Shutdown {
@@ -764,266 +567,5 @@ impl fmt::Debug for Shutdown {
             .field("tracked", &self.inner.tracker.len())
             .field("hooks", &hooks)
             .finish()
-    }
-}
-
-impl DrainReport {
-    /// Whether everything stopped on its own: nothing aborted, abandoned or panicked (task or
-    /// hook), and not forced.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use deadlines::Shutdown;
-    ///
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-    /// # async fn main() {
-    /// let shutdown = Shutdown::new();
-    /// shutdown.spawn("polite", shutdown.triggered());
-    /// assert!(shutdown.drain(Duration::from_secs(1)).await.is_clean());
-    /// # }
-    /// ```
-    pub fn is_clean(&self) -> bool {
-        self.panicked.is_empty()
-            && self.aborted.is_empty()
-            && self.abandoned == 0
-            && self.hooks_panicked == 0
-            && !self.forced
-    }
-}
-
-impl Inner {
-    /// Builds the report from what the tasks recorded; named tasks still running count as
-    /// aborted. Stops the recording of endings.
-    fn report(&self, elapsed: Duration, forced: bool, hooks: (usize, usize)) -> DrainReport {
-        let (mut tasks, still_running) = {
-            let mut state = lock(&self.state);
-            state.reported = true;
-            let mut tasks = std::mem::take(&mut state.ended);
-            tasks.extend(
-                state
-                    .running
-                    .iter()
-                    .map(|(&id, task)| (id, task.name.clone(), Ending::Aborted)),
-            );
-            (tasks, state.running.len())
-        };
-        tasks.sort_unstable_by_key(|(id, _, _)| *id);
-        let names = |ending| {
-            tasks
-                .iter()
-                .filter(|(_, _, e)| *e == ending)
-                .map(|(_, name, _)| name.clone())
-                .collect()
-        };
-        DrainReport {
-            finished: names(Ending::Finished),
-            panicked: names(Ending::Panicked),
-            aborted: names(Ending::Aborted),
-            abandoned: self.tracker.len().saturating_sub(still_running),
-            hooks_run: hooks.0,
-            hooks_panicked: hooks.1,
-            elapsed,
-            forced,
-        }
-    }
-
-    /// Starts the abort phase: returns the abort handles of the named tasks still running.
-    fn begin_abort(&self) -> Vec<AbortHandle> {
-        let mut state = lock(&self.state);
-        state.aborting = true;
-        state
-            .running
-            .values()
-            .filter_map(|task| task.abort.clone())
-            .collect()
-    }
-
-    /// Waits until no named task is running.
-    async fn all_ended(&self) {
-        loop {
-            let idle = self.idle.notified();
-            tokio::pin!(idle);
-            // Registered before the check: the last task ending after it wakes us.
-            idle.as_mut().enable();
-            if lock(&self.state).running.is_empty() {
-                return;
-            }
-            idle.await;
-        }
-    }
-}
-
-/// The one drain of a `Shutdown`, run as a task of its own. If that task is dropped before
-/// the end (its runtime shuts down), the guard still publishes a report of what it knows.
-struct Drain {
-    inner: Arc<Inner>,
-    report: Option<watch::Sender<Option<DrainReport>>>,
-    start: Instant,
-    forced: bool,
-    /// Hooks run, hooks panicked.
-    hooks: (usize, usize),
-}
-
-impl Drain {
-    async fn run(mut self, deadline: Instant) {
-        let inner = Arc::clone(&self.inner);
-
-        // Phase 2: wait for the tracked work, the grace period or a force.
-        let grace = Deadline::at(deadline);
-        self.forced = tokio::select! {
-            biased;
-            () = inner.tracker.wait() => false,
-            () = inner.force.cancelled() => true,
-            _ = grace => false,
-        };
-
-        // Phase 3: abort the stragglers, and unless forced wait until they are dropped.
-        for task in inner.begin_abort() {
-            task.abort();
-        }
-        if !self.forced {
-            tokio::select! {
-                biased;
-                () = inner.all_ended() => {}
-                () = inner.force.cancelled() => self.forced = true,
-            }
-        }
-
-        // Phase 4: the cleanup hooks, once each, in order.
-        loop {
-            let hook = {
-                let mut state = lock(&inner.state);
-                let Some(hook) = state.hooks.pop_front() else {
-                    state.hooks_done = true;
-                    break;
-                };
-                hook
-            };
-            self.hooks.0 += 1;
-            if CatchUnwind::new(async move { hook().await }).await.is_err() {
-                self.hooks.1 += 1;
-            }
-        }
-        // Phase 5: the report, published by the guard.
-        self.publish();
-    }
-
-    fn publish(&mut self) {
-        if let Some(sender) = self.report.take() {
-            let elapsed = Instant::now().saturating_duration_since(self.start);
-            let report = self.inner.report(elapsed, self.forced, self.hooks);
-            sender.send_replace(Some(report));
-        }
-    }
-}
-
-impl Drop for Drain {
-    fn drop(&mut self) {
-        self.publish();
-    }
-}
-
-/// Records how a named task ended: finished or panicked by `end`, aborted when dropped first.
-struct Record {
-    inner: Arc<Inner>,
-    id: u64,
-    /// Keeps the tracker from completing its `wait` while the task runs.
-    tracked: Option<TaskTrackerToken>,
-    armed: bool,
-}
-
-impl Record {
-    fn end(&mut self, ending: Ending) {
-        self.armed = false;
-        // Released before the entry is removed: once `running` is empty, the tracker counts
-        // only `track`ed futures, which is what `abandoned` reports.
-        drop(self.tracked.take());
-        let idle = {
-            let mut state = lock(&self.inner.state);
-            let Some(task) = state.running.remove(&self.id) else {
-                return;
-            };
-            if self.inner.trigger.is_cancelled() && !state.reported {
-                state.ended.push((self.id, task.name, ending));
-            }
-            state.running.is_empty()
-        };
-        if idle {
-            self.inner.idle.notify_waiters();
-        }
-    }
-}
-
-impl Drop for Record {
-    fn drop(&mut self) {
-        if self.armed {
-            self.end(Ending::Aborted);
-        }
-    }
-}
-
-/// The body of a named task: runs the user's future, recording how it ended.
-async fn run_named<F: Future>(future: F, mut record: Record) -> F::Output {
-    let aborting = lock(&record.inner.state).aborting;
-    if aborting {
-        // Spawned while the drain aborts: the abort is on its way; never run the future.
-        std::future::pending::<()>().await;
-    }
-    match CatchUnwind::new(future).await {
-        Ok(output) => {
-            record.end(Ending::Finished);
-            output
-        }
-        Err(payload) => {
-            record.end(Ending::Panicked);
-            // To the task's `JoinHandle`, as `tokio::spawn` would.
-            std::panic::resume_unwind(payload)
-        }
-    }
-}
-
-/// The signals that trigger, then force, a shutdown.
-#[cfg(unix)]
-struct Signals([tokio::signal::unix::Signal; 4]);
-
-#[cfg(unix)]
-impl Signals {
-    fn register() -> io::Result<Self> {
-        use tokio::signal::unix::{SignalKind, signal};
-        Ok(Self([
-            signal(SignalKind::interrupt())?,
-            signal(SignalKind::terminate())?,
-            signal(SignalKind::hangup())?,
-            signal(SignalKind::quit())?,
-        ]))
-    }
-
-    /// The next signal of any of the four: `false` if the runtime shut down.
-    async fn recv(&mut self) -> bool {
-        std::future::poll_fn(|cx| {
-            for signal in &mut self.0 {
-                if let std::task::Poll::Ready(received) = signal.poll_recv(cx) {
-                    return std::task::Poll::Ready(received.is_some());
-                }
-            }
-            std::task::Poll::Pending
-        })
-        .await
-    }
-}
-
-/// The signals that trigger, then force, a shutdown: Ctrl-C.
-#[cfg(not(unix))]
-struct Signals;
-
-#[cfg(not(unix))]
-impl Signals {
-    fn register() -> io::Result<Self> {
-        Ok(Self)
-    }
-
-    /// The next Ctrl-C: `false` if it cannot be listened for.
-    async fn recv(&mut self) -> bool {
-        tokio::signal::ctrl_c().await.is_ok()
     }
 }
