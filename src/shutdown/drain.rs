@@ -1,8 +1,11 @@
 //! The drain of a [`Shutdown`]: its phases, the record each named task keeps of how it
 //! ended, and the [`DrainReport`] they add up to.
 
+use std::any::Any;
 use std::future::Future;
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use tokio::runtime::Handle;
@@ -11,8 +14,7 @@ use tokio::task::AbortHandle;
 use tokio::time::Instant;
 use tokio_util::task::task_tracker::TaskTrackerToken;
 
-use super::task_set::CatchUnwind;
-use super::{Inner, Shutdown};
+use super::{Inner, Shutdown, State};
 use crate::clock::saturating_after;
 use crate::deadline::Deadline;
 use crate::sync::lock;
@@ -21,7 +23,8 @@ use crate::sync::lock;
 /// many cleanup hooks ran, how long it took and whether it was forced.
 ///
 /// Task names are listed in spawn order (not the order they ended); a name given to several
-/// tasks appears once per task.
+/// tasks appears once per task. The tasks of a set made by [`Shutdown::task_set`] are listed
+/// among them, each named `set[key]`.
 ///
 /// ```
 /// use std::time::Duration;
@@ -48,12 +51,12 @@ use crate::sync::lock;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DrainReport {
-    /// Named tasks that ran to completion.
+    /// Named tasks (and tasks of the coordinator's sets) that ran to completion.
     pub finished: Vec<String>,
-    /// Named tasks that panicked.
+    /// Named tasks (and tasks of the coordinator's sets) that panicked.
     pub panicked: Vec<String>,
-    /// Named tasks still running when the grace period ended (or the drain was forced), which
-    /// the drain aborted.
+    /// Named tasks (and tasks of the coordinator's sets) still running when the grace period
+    /// ended (or the drain was forced), which the drain aborted.
     pub aborted: Vec<String>,
     /// Futures wrapped by [`Shutdown::track`] still pending when the drain stopped waiting.
     /// A future cannot be aborted from outside: its owner decides when to drop it. Exact
@@ -70,6 +73,9 @@ pub struct DrainReport {
     pub forced: bool,
 }
 
+/// A cleanup hook, as `on_cleanup` stores it.
+pub(super) type Hook = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Ending {
     Finished,
@@ -78,6 +84,55 @@ pub(super) enum Ending {
 }
 
 impl Shutdown {
+    /// Registers a cleanup hook: `hook()` is called, and the future it returns awaited, once
+    /// the drain has aborted the stragglers. Hooks run exactly once, in the order registered,
+    /// one at a time, however many times `drain` is called. Returns `false`, dropping the
+    /// hook, if the hooks have already run.
+    ///
+    /// A hook is a closure returning a future, so it may await (a database write); for
+    /// synchronous cleanup, return `async {}` after doing it, or do it in the `async` block.
+    /// Hooks are not bounded by the grace period and run even when the drain is forced: bound
+    /// a hook that may hang with [`tokio::time::timeout`].
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use std::time::Duration;
+    /// use deadlines::Shutdown;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let shutdown = Shutdown::new();
+    /// let log = Arc::new(Mutex::new(Vec::new()));
+    /// for step in ["mark users offline", "close the pool"] {
+    ///     let log = log.clone();
+    ///     shutdown.on_cleanup(move || async move {
+    ///         tokio::time::sleep(Duration::from_millis(10)).await;
+    ///         log.lock().unwrap().push(step);
+    ///     });
+    /// }
+    /// let (a, b) = tokio::join!(shutdown.drain(Duration::ZERO), shutdown.drain(Duration::ZERO));
+    /// assert_eq!(a, b);
+    /// assert_eq!(a.hooks_run, 2);
+    /// assert_eq!(*log.lock().unwrap(), ["mark users offline", "close the pool"]);
+    /// assert!(!shutdown.on_cleanup(|| async {}), "too late");
+    /// # }
+    /// ```
+    pub fn on_cleanup<F, Fut>(&self, hook: F) -> bool
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let hook: Hook = Box::new(move || Box::pin(hook()));
+        let mut state = lock(&self.inner.state);
+        if state.hooks_done {
+            drop(state);
+            drop(hook); // user captures: dropped outside the lock
+            return false;
+        }
+        state.hooks.push_back(hook);
+        true
+    }
+
     /// Drains: triggers the shutdown, waits up to `grace` for the tracked work, aborts the
     /// named tasks still running, runs the cleanup hooks, and returns the report.
     ///
@@ -146,6 +201,7 @@ impl Shutdown {
             start,
             forced: false,
             hooks: (0, 0),
+            members: Vec::new(),
         };
         runtime.spawn(drain.run(saturating_after(start, grace)));
         report
@@ -176,11 +232,69 @@ impl DrainReport {
     }
 }
 
+/// A [`TaskSet`](super::TaskSet) made by [`Shutdown::task_set`], as the drain sees it: its key
+/// and output types erased.
+pub(super) trait Member: Send + Sync {
+    /// At the trigger, before the tasks' tokens are cancelled: takes the exits of the tasks
+    /// that ended before (they are not in the report), then notes how every task ends, for the
+    /// report. Returns what it took out, to be dropped after the caller's lock.
+    fn claim(&self) -> Box<dyn Any + Send>;
+    /// Once the drain stops waiting: aborts every task, and every task spawned from now on.
+    fn abort(&self);
+    /// Resolves once no task of the set is running.
+    fn emptied(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+    /// The set's part of the report: the tasks it noted, and those still running as aborted,
+    /// with how many were still running; stops noting.
+    fn report(&self) -> (Vec<(u64, String, Ending)>, usize);
+}
+
 impl Inner {
-    /// Builds the report from what the tasks recorded; named tasks still running count as
-    /// aborted. Stops the recording of endings.
+    /// The id of a new named task or task of a set: ids grow in spawn order, the report's.
+    pub(super) fn next_id(&self) -> u64 {
+        // Relaxed: ids need only be unique and grow; the locks order the rest.
+        self.ids.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Registers a set made by `task_set`, in the state the drain has reached.
+    pub(super) fn attach(&self, member: Arc<dyn Member>) {
+        let mut state = lock(&self.state);
+        state.members.retain(|member| member.strong_count() > 0);
+        state.members.push(Arc::downgrade(&member));
+        // A new set holds no task: nothing to take out, nothing user-defined to drop.
+        if state.claimed {
+            drop(member.claim());
+        }
+        if state.aborting {
+            member.abort();
+        }
+    }
+
+    /// Tells every set to note how its tasks end; once, and before any trigger call returns
+    /// (all of them wait for the lock), so before the token is cancelled.
+    pub(super) fn claim_members(&self) {
+        let (members, taken) = {
+            let mut state = lock(&self.state);
+            if state.claimed {
+                return;
+            }
+            state.claimed = true;
+            let members = Self::members(&state);
+            let taken: Vec<_> = members.iter().map(|member| member.claim()).collect();
+            (members, taken)
+        };
+        // User keys and outputs, and maybe a set dropped meanwhile: dropped after the lock.
+        drop(taken);
+        drop(members);
+    }
+
+    fn members(state: &State) -> Vec<Arc<dyn Member>> {
+        state.members.iter().filter_map(Weak::upgrade).collect()
+    }
+
+    /// Builds the report from what the tasks recorded and the sets noted; tasks still running
+    /// count as aborted. Stops the recording of endings.
     fn report(&self, elapsed: Duration, forced: bool, hooks: (usize, usize)) -> DrainReport {
-        let (mut tasks, still_running) = {
+        let (mut tasks, mut still_running, members) = {
             let mut state = lock(&self.state);
             state.reported = true;
             let mut tasks = std::mem::take(&mut state.ended);
@@ -190,8 +304,15 @@ impl Inner {
                     .iter()
                     .map(|(&id, task)| (id, task.name.clone(), Ending::Aborted)),
             );
-            (tasks, state.running.len())
+            (tasks, state.running.len(), Self::members(&state))
         };
+        // Not under the lock: a set names its tasks with their keys' `Debug`, user code.
+        for member in &members {
+            let (noted, running) = member.report();
+            tasks.extend(noted);
+            still_running += running;
+        }
+        drop(members);
         tasks.sort_unstable_by_key(|(id, _, _)| *id);
         let names = |ending| {
             tasks
@@ -212,15 +333,13 @@ impl Inner {
         }
     }
 
-    /// Starts the abort phase: returns the abort handles of the named tasks still running.
-    fn begin_abort(&self) -> Vec<AbortHandle> {
+    /// Starts the abort phase: returns the abort handles of the named tasks still running, and
+    /// the sets.
+    fn begin_abort(&self) -> (Vec<AbortHandle>, Vec<Arc<dyn Member>>) {
         let mut state = lock(&self.state);
         state.aborting = true;
-        state
-            .running
-            .values()
-            .filter_map(|task| task.abort.clone())
-            .collect()
+        let tasks = state.running.values().map(|task| task.abort.clone());
+        (tasks.collect(), Self::members(&state))
     }
 
     /// Waits until no named task is running.
@@ -247,13 +366,16 @@ struct Drain {
     forced: bool,
     /// Hooks run, hooks panicked.
     hooks: (usize, usize),
+    /// The sets, held from the abort on: one the user drops meanwhile is still reported.
+    members: Vec<Arc<dyn Member>>,
 }
 
 impl Drain {
     async fn run(mut self, deadline: Instant) {
         let inner = Arc::clone(&self.inner);
 
-        // Phase 2: wait for the tracked work, the grace period or a force.
+        // Phase 2: wait for the tracked work (the sets' tasks are tracked too), the grace
+        // period or a force.
         let grace = Deadline::at(deadline);
         self.forced = tokio::select! {
             biased;
@@ -263,13 +385,24 @@ impl Drain {
         };
 
         // Phase 3: abort the stragglers, and unless forced wait until they are dropped.
-        for task in inner.begin_abort() {
+        let (tasks, members) = inner.begin_abort();
+        for task in tasks {
             task.abort();
         }
+        for member in &members {
+            member.abort();
+        }
+        self.members = members;
         if !self.forced {
+            let ended = async {
+                inner.all_ended().await;
+                for member in &self.members {
+                    member.emptied().await;
+                }
+            };
             tokio::select! {
                 biased;
-                () = inner.all_ended() => {}
+                () = ended => {}
                 () = inner.force.cancelled() => self.forced = true,
             }
         }
@@ -285,7 +418,10 @@ impl Drain {
                 hook
             };
             self.hooks.0 += 1;
-            if CatchUnwind::new(async move { hook().await }).await.is_err() {
+            // A task of its own, so that a panic comes back as a `JoinError` (as a task's
+            // does) and the next hook still runs.
+            let ran = tokio::spawn(async move { hook().await }).await;
+            if ran.is_err_and(|error| error.is_panic()) {
                 self.hooks.1 += 1;
             }
         }
@@ -308,7 +444,7 @@ impl Drop for Drain {
     }
 }
 
-/// Records how a named task ended: finished or panicked by `end`, aborted when dropped first.
+/// Records how a named task ended: finished by `end`; panicked or aborted when dropped first.
 pub(super) struct Record {
     inner: Arc<Inner>,
     id: u64,
@@ -318,11 +454,11 @@ pub(super) struct Record {
 }
 
 impl Record {
-    pub(super) fn new(inner: &Arc<Inner>, id: u64, tracked: Option<TaskTrackerToken>) -> Self {
+    pub(super) fn new(inner: &Arc<Inner>, id: u64, tracked: TaskTrackerToken) -> Self {
         Self {
             inner: Arc::clone(inner),
             id,
-            tracked,
+            tracked: Some(tracked),
             armed: true,
         }
     }
@@ -330,7 +466,7 @@ impl Record {
     fn end(&mut self, ending: Ending) {
         self.armed = false;
         // Released before the entry is removed: once `running` is empty, the tracker counts
-        // only `track`ed futures, which is what `abandoned` reports.
+        // only `track`ed futures and the sets' tasks, which is what `abandoned` subtracts.
         drop(self.tracked.take());
         let idle = {
             let mut state = lock(&self.inner.state);
@@ -351,7 +487,17 @@ impl Record {
 impl Drop for Record {
     fn drop(&mut self) {
         if self.armed {
-            self.end(Ending::Aborted);
+            // Tokio drops a task's future that panics during the unwind, inside its panic
+            // guard (then hands the panic to the task's `JoinHandle`), and an aborted one with
+            // no unwind in progress: so the unwind tells the two apart, with no catch of ours.
+            // The other way would be to own the `JoinHandle`, which `spawn` returns to the
+            // user. Pinned by `a_panicking_task_is_reported_as_panicked_not_propagated`.
+            let ending = if std::thread::panicking() {
+                Ending::Panicked
+            } else {
+                Ending::Aborted
+            };
+            self.end(ending);
         }
     }
 }
@@ -363,15 +509,7 @@ pub(super) async fn run_named<F: Future>(future: F, mut record: Record) -> F::Ou
         // Spawned while the drain aborts: the abort is on its way; never run the future.
         std::future::pending::<()>().await;
     }
-    match CatchUnwind::new(future).await {
-        Ok(output) => {
-            record.end(Ending::Finished);
-            output
-        }
-        Err(payload) => {
-            record.end(Ending::Panicked);
-            // To the task's `JoinHandle`, as `tokio::spawn` would.
-            std::panic::resume_unwind(payload)
-        }
-    }
+    let output = future.await;
+    record.end(Ending::Finished);
+    output
 }

@@ -6,6 +6,7 @@
 
 mod drain;
 mod signals;
+mod spawn;
 mod task_set;
 
 pub use drain::DrainReport;
@@ -14,9 +15,9 @@ pub use task_set::{StopReport, TaskExit, TaskSet};
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::hash::Hash;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
 use tokio::runtime::Handle;
 use tokio::sync::{Notify, watch};
@@ -26,7 +27,8 @@ use tokio_util::task::TaskTracker;
 use tokio_util::task::task_tracker::TrackedFuture;
 
 use crate::sync::lock;
-use drain::{Ending, Record, run_named};
+use drain::{Ending, Hook, Member, Record, run_named};
+use spawn::spawn_recorded;
 
 /// A graceful-shutdown coordinator: a trigger, the tasks to wait for, a grace period, cleanup
 /// that runs exactly once, and a report that names what finished and what was aborted.
@@ -36,8 +38,10 @@ use drain::{Ending, Record, run_named};
 /// [`listen_for_signals`](Self::listen_for_signals) runs, or by the first
 /// [`drain`](Self::drain). Tasks learn of it through [`token`](Self::token) or
 /// [`triggered`](Self::triggered), and should then wind down. Tasks to wait for are spawned
-/// with a name by [`spawn`](Self::spawn) (they can be aborted, and are named in the report)
-/// or wrapped with [`track`](Self::track) (they are waited for, but cannot be aborted).
+/// with a name by [`spawn`](Self::spawn) (they can be aborted, and are named in the report),
+/// or by key in a [`TaskSet`] made by [`task_set`](Self::task_set) (the same, named
+/// `set[key]`), or wrapped with [`track`](Self::track) (waited for, but they cannot be
+/// aborted).
 /// Cleanup is registered with [`on_cleanup`](Self::on_cleanup). Dropping every clone
 /// neither triggers nor aborts anything (as with a `TaskTracker`): tasks keep running.
 ///
@@ -90,8 +94,10 @@ use drain::{Ending, Record, run_named};
 /// 5. The report names tasks running at the trigger or spawned after it, in spawn order; a
 ///    task that ended before the trigger is not in it (its name is freed when it ends, so a
 ///    long-running service does not accumulate names).
-/// 6. A panic in a named task is caught and reported in [`DrainReport::panicked`]; it is not
-///    propagated, beyond the task's own `JoinHandle`.
+/// 6. A panic in a named task is reported in [`DrainReport::panicked`]; it is not propagated,
+///    beyond the task's own `JoinHandle`.
+/// 7. The tasks of a set made by [`task_set`](Self::task_set) follow rules 3 to 6 as named
+///    tasks do, and their exits still reach the set's own callers.
 ///
 /// # Examples
 ///
@@ -149,7 +155,8 @@ use drain::{Ending, Record, run_named};
 /// (every task is sure to stop promptly), when tasks are not `Send` or run on a `LocalSet`
 /// (`TaskTracker::spawn_local`), or when shutdown is a tree of subsystems, each with its own
 /// token and tracker; [`token`](Self::token) gives a child token to hang such a tree under a
-/// `Shutdown`. To stop one task among many, by key, use [`TaskSet`](crate::TaskSet).
+/// `Shutdown`. To also stop one task among many, by key, make a [`TaskSet`] with
+/// [`task_set`](Self::task_set).
 ///
 /// # Cancel safety
 ///
@@ -186,15 +193,18 @@ struct Inner {
     trigger: CancellationToken,
     /// Cancelled by `force`: what the drain watches while it waits.
     force: CancellationToken,
-    /// Counts named tasks (until they end) and `track`ed futures (until dropped).
+    /// Counts named tasks (until they end), the tasks of its sets and `track`ed futures (until
+    /// dropped).
     tracker: TaskTracker,
+    /// Ids of named tasks and of the tasks of its sets: they grow in spawn order, the order of
+    /// the report.
+    ids: AtomicU64,
     state: Mutex<State>,
     /// Notified (all waiters) when the last named task ends.
     idle: Notify,
 }
 
 struct State {
-    next_id: u64,
     /// Named tasks not yet ended, by id (ids grow in spawn order).
     running: HashMap<u64, Running>,
     /// Named tasks that ended after the trigger, for the report.
@@ -208,15 +218,16 @@ struct State {
     hooks_done: bool,
     /// The drain, once started: its report is `Some` when it is done.
     drain: Option<watch::Receiver<Option<DrainReport>>>,
+    /// The sets made by `task_set`; a set the user dropped is pruned at the next one.
+    members: Vec<Weak<dyn Member>>,
+    /// The trigger has told the sets to note how their tasks end.
+    claimed: bool,
 }
 
 struct Running {
     name: String,
-    /// `None` between the insertion of the entry and the return of `tokio::spawn`.
-    abort: Option<AbortHandle>,
+    abort: AbortHandle,
 }
-
-type Hook = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
 
 impl Shutdown {
     /// A coordinator that is not triggered, tracks nothing and has no cleanup hooks.
@@ -236,8 +247,8 @@ impl Shutdown {
                 trigger: CancellationToken::new(),
                 force: CancellationToken::new(),
                 tracker: TaskTracker::new(),
+                ids: AtomicU64::new(0),
                 state: Mutex::new(State {
-                    next_id: 0,
                     running: HashMap::new(),
                     ended: Vec::new(),
                     aborting: false,
@@ -245,6 +256,8 @@ impl Shutdown {
                     hooks: VecDeque::new(),
                     hooks_done: false,
                     drain: None,
+                    members: Vec::new(),
+                    claimed: false,
                 }),
                 idle: Notify::new(),
             }),
@@ -274,6 +287,9 @@ impl Shutdown {
         // of one atomic are totally ordered whatever the ordering); the token's own locking
         // publishes the trigger to the tasks that wait on it.
         let first = !self.inner.triggered.swap(true, Ordering::Relaxed);
+        // Before the token is cancelled: the tasks of the sets end because of it, and their
+        // sets must note those endings (and not the ones before) for the report.
+        self.inner.claim_members();
         self.inner.trigger.cancel();
         first
     }
@@ -343,8 +359,8 @@ impl Shutdown {
     ///
     /// It is a child token: cancelling it (or a clone of it) does not trigger the shutdown,
     /// so it can be handed to code that cancels its own token when it is done. Derive more
-    /// children from it for a tree of subsystems, or pass it to
-    /// [`TaskSet::with_parent`](crate::TaskSet::with_parent).
+    /// children from it for a tree of subsystems. (For keyed tasks that the drain should wait
+    /// for and name, [`task_set`](Self::task_set) makes a set whose tokens are children too.)
     ///
     /// ```
     /// use std::time::Duration;
@@ -445,34 +461,20 @@ impl Shutdown {
     {
         let runtime = Handle::current();
         let name = name.into();
-        let (id, aborting) = {
+        let id = self.inner.next_id();
+        let record = Record::new(&self.inner, id, self.inner.tracker.token());
+        spawn_recorded(run_named(future, record), |task| {
             let mut state = lock(&self.inner.state);
-            let id = state.next_id;
-            state.next_id += 1;
-            state.running.insert(id, Running { name, abort: None });
-            (id, state.aborting)
-        };
-        let record = Record::new(
-            &self.inner,
-            id,
-            (!aborting).then(|| self.inner.tracker.token()),
-        );
-        // Not under the lock: a runtime that is shutting down drops the future inside
-        // `spawn`, and the record then takes the lock.
-        let handle = runtime.spawn(run_named(future, record));
-        let abort_now = {
-            let mut state = lock(&self.inner.state);
-            // Either the drain's abort pass saw this handle, or we see `aborting` here: both
-            // happen under the lock, so a task spawned during the abort cannot slip through.
-            if let (false, Some(task)) = (state.aborting, state.running.get_mut(&id)) {
-                task.abort = Some(handle.abort_handle());
+            let handle = runtime.spawn(task);
+            if state.aborting {
+                // The drain's abort pass is over and cannot see this task: it is aborted here
+                // (and `run_named` never polls its future).
+                handle.abort();
             }
-            state.aborting
-        };
-        if abort_now {
-            handle.abort();
-        }
-        handle
+            let abort = handle.abort_handle();
+            state.running.insert(id, Running { name, abort });
+            handle
+        })
     }
 
     /// Tracks a future that is not spawned here (one run on a `LocalSet`, or spawned by other
@@ -498,53 +500,56 @@ impl Shutdown {
         self.inner.tracker.track_future(future)
     }
 
-    /// Registers a cleanup hook: `hook()` is called, and the future it returns awaited, once
-    /// the drain has aborted the stragglers. Hooks run exactly once, in the order registered,
-    /// one at a time, however many times `drain` is called. Returns `false`, dropping the
-    /// hook, if the hooks have already run.
+    /// A [`TaskSet`] that belongs to this coordinator: [`drain`](Self::drain) stops it with the
+    /// same grace period and names its tasks in its report, beside the named tasks.
     ///
-    /// A hook is a closure returning a future, so it may await (a database write); for
-    /// synchronous cleanup, return `async {}` after doing it, or do it in the `async` block.
-    /// Hooks are not bounded by the grace period and run even when the drain is forced: bound
-    /// a hook that may hang with [`tokio::time::timeout`].
+    /// - Each task's token is a child of the trigger: triggering asks every task of the set to
+    ///   stop, and a task spawned afterwards starts with its token cancelled.
+    /// - The drain waits for the set's tasks as for named ones: within the grace period, then
+    ///   aborts those still running (at once if forced) and, unless forced, waits for them to be
+    ///   dropped before the cleanup hooks run. Once it has stopped waiting, a task spawned in the
+    ///   set is aborted before it starts: its future is dropped, never polled.
+    /// - In the report a task is named `name[key]`, with the key's `Debug` (`sessions[42]`,
+    ///   `jobs["reindex"]`): listed under finished, panicked or aborted, in spawn order among
+    ///   the named tasks, if it was running at the trigger or spawned after it.
+    /// - Otherwise it is an ordinary set: `stop`, `stop_and_wait`, `stop_all` and `join_next`
+    ///   still return every exit, outputs included; the report only names the tasks.
+    ///
+    /// A method of the coordinator rather than `TaskSet::attach(&shutdown)`: everything a drain
+    /// handles is registered here (`spawn`, `track`, `on_cleanup`), and, as
+    /// [`CancellationToken::child_token`] does, the parent hands out the child. A set born
+    /// attached has child tokens and is tracked from its first task, and cannot be attached
+    /// twice, or to two coordinators, or after some of its tasks got tokens of their own.
     ///
     /// ```
-    /// use std::sync::{Arc, Mutex};
     /// use std::time::Duration;
-    /// use deadlines::Shutdown;
+    /// use deadlines::{Shutdown, TaskSet};
     ///
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
     /// # async fn main() {
     /// let shutdown = Shutdown::new();
-    /// let log = Arc::new(Mutex::new(Vec::new()));
-    /// for step in ["mark users offline", "close the pool"] {
-    ///     let log = log.clone();
-    ///     shutdown.on_cleanup(move || async move {
-    ///         tokio::time::sleep(Duration::from_millis(10)).await;
-    ///         log.lock().unwrap().push(step);
-    ///     });
+    /// let sessions: TaskSet<u64> = shutdown.task_set("sessions");
+    /// for session in [7, 8] {
+    ///     sessions.spawn(session, |token| async move { token.cancelled().await });
     /// }
-    /// let (a, b) = tokio::join!(shutdown.drain(Duration::ZERO), shutdown.drain(Duration::ZERO));
-    /// assert_eq!(a, b);
-    /// assert_eq!(a.hooks_run, 2);
-    /// assert_eq!(*log.lock().unwrap(), ["mark users offline", "close the pool"]);
-    /// assert!(!shutdown.on_cleanup(|| async {}), "too late");
+    /// sessions.spawn(9, |_| std::future::pending()); // ignores its token
+    /// shutdown.spawn("listener", shutdown.triggered());
+    ///
+    /// let report = shutdown.drain(Duration::from_secs(5)).await;
+    /// assert_eq!(report.finished, ["sessions[7]", "sessions[8]", "listener"]);
+    /// assert_eq!(report.aborted, ["sessions[9]"]);
+    /// assert_eq!(report.elapsed, Duration::from_secs(5));
+    /// assert!(sessions.is_empty());
     /// # }
     /// ```
-    pub fn on_cleanup<F, Fut>(&self, hook: F) -> bool
+    pub fn task_set<K, T>(&self, name: impl Into<String>) -> TaskSet<K, T>
     where
-        F: FnOnce() -> Fut + Send + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
+        K: fmt::Debug + Hash + Eq + Clone + Send + 'static,
+        T: Send + 'static,
     {
-        let hook: Hook = Box::new(move || Box::pin(hook()));
-        let mut state = lock(&self.inner.state);
-        if state.hooks_done {
-            drop(state);
-            drop(hook); // user captures: dropped outside the lock
-            return false;
-        }
-        state.hooks.push_back(hook);
-        true
+        let (set, member) = TaskSet::owned_by(self, name.into());
+        self.inner.attach(member);
+        set
     }
 }
 

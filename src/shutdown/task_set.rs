@@ -1,28 +1,28 @@
-//! [`TaskSet`]: stoppable tasks by key, each with its own cancellation token.
-//!
-//! Also the piece [`Shutdown`](crate::Shutdown) shares with it: [`CatchUnwind`], which turns a
-//! panic of a task into a value.
+//! [`TaskSet`]: stoppable tasks by key, each with its own cancellation token, held in
+//! tokio-util's [`JoinMap`](tokio_util::task::JoinMap) (how, and what `JoinMap` cannot do, is
+//! written in `task_set/state.rs`).
 
-use std::any::Any;
+mod exit;
+mod state;
+
+pub use exit::{StopReport, TaskExit};
+
 use std::borrow::Borrow;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::hash::Hash;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::Pin;
-use std::sync::{Arc, Mutex, Weak};
-use std::task::{Context, Poll};
+use std::sync::Arc;
 use std::time::Duration;
 
-use pin_project_lite::pin_project;
-use tokio::sync::{Notify, mpsc};
-use tokio::task::AbortHandle;
+use tokio::runtime::Handle;
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::deadline::Deadline;
-use crate::sync::lock;
+use super::Shutdown;
+use super::drain::Member;
+use state::{Shared, State};
 
 /// A set of tasks spawned by key, each with its own [`CancellationToken`], that can be
 /// stopped one at a time or all together, with a grace period, and tell how they ended.
@@ -34,7 +34,8 @@ use crate::sync::lock;
 /// period for the task to wind down, aborts it if it did not, and returns how it ended as a
 /// [`TaskExit`]; [`stop_all`](Self::stop_all) does that for every task at once and returns a
 /// [`StopReport`]. [`join_next`](Self::join_next) yields the exits of tasks that ended by
-/// themselves.
+/// themselves. A set made by [`Shutdown::task_set`] also belongs to that coordinator: its
+/// drain stops the set with its own grace period and names the set's tasks in its report.
 ///
 /// ```text
 /// stop_and_wait(&key, 100 ms): a task that needs 30 ms to wind down, and one that ignores its token
@@ -50,18 +51,18 @@ use crate::sync::lock;
 ///
 /// Rules:
 ///
-/// 1. A finished task leaves the set by itself, at once: its entry is removed by the task as
-///    it ends (O(1), no reaping pass), so [`contains`](Self::contains) and
-///    [`len`](Self::len) are exact without any call to `join_next`.
+/// 1. A finished task leaves the set by itself: every method first takes the exits Tokio has
+///    ready, so [`contains`](Self::contains) and [`len`](Self::len) are exact as soon as the
+///    task has ended, without any call to `join_next`.
 /// 2. Spawning on a key that has a running task stops the old task first: its token is
 ///    cancelled and the key moves to the new task. The old task winds down alongside the new
 ///    one, and its exit arrives through `join_next` under the same key. To be sure the two
 ///    never overlap, `stop_and_wait` the key before spawning.
 /// 3. No method panics on an unknown key: [`stop`](Self::stop) returns `false`,
 ///    [`stop_and_wait`](Self::stop_and_wait) returns `None`.
-/// 4. A panic in a task is caught and reported as [`TaskExit::Panicked`]; it is never
-///    propagated. An error is an output like any other: a task returning `Result<T, E>` ends
-///    in `Finished(Err(e))`.
+/// 4. A panic in a task comes back, through its `JoinError`, as [`TaskExit::Panicked`]; it is
+///    never propagated. An error is an output like any other: a task returning
+///    `Result<T, E>` ends in `Finished(Err(e))`.
 /// 5. Each exit is delivered once: to the `stop_and_wait` or `stop_all` that stopped the task,
 ///    or else to `join_next`. Exits of tasks that ended by themselves wait in the set until
 ///    `join_next` takes them, as in a `JoinSet`; a set whose exits nobody reads should be built
@@ -106,16 +107,15 @@ use crate::sync::lock;
 /// # }
 /// ```
 ///
-/// # Comparison to `JoinSet`, `JoinMap` and `CancellationToken`
+/// # Comparison to `JoinMap` and `CancellationToken`
 ///
-/// A [`JoinSet`](tokio::task::JoinSet) plus a map from keys to [`CancellationToken`]s and
-/// [`AbortHandle`]s is what this type amounts to. tokio-util's `JoinMap` (feature
-/// `join-map`) keys a `JoinSet`, but stops a task only by aborting it, mid-write. This type
-/// adds what those leave to the user: a token per task so it can wind down, a grace period
-/// followed by an abort, keys that leave by themselves when their task ends, re-spawn that
-/// stops the old task, panics caught into [`TaskExit::Panicked`], and each exit returned to
-/// whoever stopped the task. Use a `JoinSet` or `JoinMap` when aborting is a fine way to
-/// stop, and a bare `CancellationToken` per task when nothing needs the outputs.
+/// The tasks are held in a tokio-util [`JoinMap`](tokio_util::task::JoinMap), which keys a `JoinSet` but stops a task
+/// only by aborting it, mid-write, needs `&mut` to spawn or join, and returns exits in the
+/// order tasks end. This type adds what it leaves to the user: a token per task so it can wind
+/// down, a grace period followed by an abort, re-spawn that stops the old task instead of
+/// aborting it, keys that leave as their task ends, `&self` methods for many tasks at once,
+/// and each exit returned to whoever stopped the task. Use a `JoinMap` when aborting is a fine
+/// way to stop, and a bare `CancellationToken` per task when nothing needs the outputs.
 ///
 /// # Cancel safety
 ///
@@ -140,116 +140,13 @@ pub struct TaskSet<K, T = ()> {
     shared: Arc<Shared<K, T>>,
     parent: Option<CancellationToken>,
 }
-
-/// How a task of a [`TaskSet`] ended.
-///
-/// ```
-/// use std::time::Duration;
-/// use deadlines::{TaskExit, TaskSet};
-///
-/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-/// # async fn main() {
-/// let set: TaskSet<&str, Result<u8, String>> = TaskSet::new();
-/// set.spawn("ok", |_| async { Ok(7) });
-/// set.spawn("err", |_| async { Err("disk full".to_string()) });
-/// set.spawn("panics", |_| async { panic!("boom") });
-/// set.spawn("deaf", |_| std::future::pending());
-///
-/// let grace = Duration::from_millis(100);
-/// assert_eq!(set.stop_and_wait("deaf", grace).await, Some(TaskExit::Aborted));
-/// let mut exits = Vec::new();
-/// while let Some(exit) = set.join_next().await {
-///     exits.push(exit);
-/// }
-/// exits.sort_by_key(|(key, _)| *key);
-/// assert_eq!(
-///     exits,
-///     [
-///         ("err", TaskExit::Finished(Err("disk full".to_string()))),
-///         ("ok", TaskExit::Finished(Ok(7))),
-///         ("panics", TaskExit::Panicked("boom".to_string())),
-///     ]
-/// );
-/// # }
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum TaskExit<T> {
-    /// The task ran to completion and returned this output (which may be an `Err`).
-    Finished(T),
-    /// The task panicked; this is the panic message (`"Box<dyn Any>"` when the payload was
-    /// neither a `&str` nor a `String`). The panic was caught, not propagated.
-    Panicked(String),
-    /// The task was aborted: it outlived its grace period, or the set was dropped, before it
-    /// ended. Its future was dropped.
-    Aborted,
-}
-
-/// What [`TaskSet::stop_all`] returns: how each task it stopped ended, and how long that took.
-///
-/// ```
-/// use std::time::Duration;
-/// use deadlines::{StopReport, TaskExit, TaskSet};
-///
-/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-/// # async fn main() {
-/// let set = TaskSet::new();
-/// set.spawn("polite", |token| async move { token.cancelled().await });
-/// set.spawn("deaf", |_| std::future::pending());
-///
-/// let report: StopReport<&str, ()> = set.stop_all(Duration::from_millis(250)).await;
-/// assert_eq!(report.exits, [("polite", TaskExit::Finished(())), ("deaf", TaskExit::Aborted)]);
-/// assert_eq!(report.aborted(), [&"deaf"]);
-/// assert_eq!(report.elapsed, Duration::from_millis(250));
-/// # }
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct StopReport<K, T> {
-    /// Each stopped task's key and exit, in the order the tasks were spawned.
-    pub exits: Vec<(K, TaskExit<T>)>,
-    /// From the call of `stop_all` to the last exit: the grace period at most, unless an
-    /// aborted task took time to be dropped.
-    pub elapsed: Duration,
-}
-
-struct Shared<K, T> {
-    state: Mutex<State<K, T>>,
-    /// Notified (all waiters) when an exit is queued for `join_next` or a task leaves the
-    /// set; `join_next` waits on it.
-    changed: Notify,
-}
-
-struct State<K, T> {
-    next_id: u64,
-    /// Every task still running, by id (ids grow in spawn order), including tasks no longer
-    /// under a key (replaced by a re-spawn, or being stopped by `stop_and_wait`/`stop_all`).
-    tasks: HashMap<u64, Entry<K, T>>,
-    /// The task running under each key. Invariant: every id here is in `tasks`.
-    keys: HashMap<K, u64>,
-    /// Exits nobody collected, for `join_next`.
-    exits: VecDeque<(K, TaskExit<T>)>,
-    keep_exits: bool,
-}
-
-struct Entry<K, T> {
-    key: K,
-    token: CancellationToken,
-    /// `None` between the insertion of the entry and the return of `tokio::spawn`.
-    abort: Option<AbortHandle>,
-    /// Set when an abort was asked while `abort` was `None`: the spawner aborts the task.
-    abort_requested: bool,
-    /// Where the exit goes: the `stop_and_wait` or `stop_all` collecting it, else `join_next`.
-    collector: Option<Collector<K, T>>,
-}
-
-type Collector<K, T> = mpsc::UnboundedSender<(u64, K, TaskExit<T>)>;
-
 impl<K, T> TaskSet<K, T>
 where
     K: Hash + Eq + Clone + Send + 'static,
     T: Send + 'static,
 {
-    /// An empty set. Each task spawned in it gets a fresh [`CancellationToken`].
+    /// An empty set. Each task spawned in it gets a fresh [`CancellationToken`]. It needs no
+    /// runtime until the first [`spawn`](Self::spawn).
     ///
     /// ```
     /// use deadlines::TaskSet;
@@ -258,31 +155,16 @@ where
     /// assert!(set.is_empty());
     /// ```
     pub fn new() -> Self {
-        Self {
-            shared: Arc::new(Shared {
-                state: Mutex::new(State {
-                    next_id: 0,
-                    tasks: HashMap::new(),
-                    keys: HashMap::new(),
-                    exits: VecDeque::new(),
-                    keep_exits: true,
-                }),
-                changed: Notify::new(),
-            }),
-            parent: None,
-        }
+        Self::with(None, None)
     }
 
-    /// An empty set whose tasks get child tokens of `parent`: cancelling `parent` (for
-    /// example a [`Shutdown`](crate::Shutdown)'s [`token`](crate::Shutdown::token)) asks
-    /// every task of the set to stop, including tasks spawned afterwards, which start with a
+    /// An empty set whose tasks get child tokens of `parent`: cancelling `parent` asks every
+    /// task of the set to stop, including tasks spawned afterwards, which start with a
     /// cancelled token.
     ///
-    /// A parent token only asks: `Shutdown::drain` neither waits for the set's tasks nor
-    /// reports them, and tasks that stop by themselves leave their exits to
-    /// [`join_next`](Self::join_next). To give a set a grace period and a report on shutdown,
-    /// spawn a named `Shutdown` task that awaits [`triggered`](crate::Shutdown::triggered)
-    /// and then calls [`stop_all`](Self::stop_all) (as `examples/tour.rs` does).
+    /// A parent token only asks: nothing waits for the set's tasks or reports them, and their
+    /// exits go to [`join_next`](Self::join_next). For a set that a [`Shutdown`] stops with its
+    /// grace period and names in its report, make it with [`Shutdown::task_set`] instead.
     ///
     /// ```
     /// use deadlines::TaskSet;
@@ -299,17 +181,23 @@ where
     /// # }
     /// ```
     pub fn with_parent(parent: &CancellationToken) -> Self {
-        let mut set = Self::new();
-        set.parent = Some(parent.clone());
-        set
+        Self::with(Some(parent.clone()), None)
+    }
+
+    fn with(parent: Option<CancellationToken>, owner: Option<(Shutdown, String)>) -> Self {
+        Self {
+            shared: Arc::new(Shared::new(owner)),
+            parent,
+        }
     }
 
     /// Whether to keep the exits of tasks that ended by themselves for
     /// [`join_next`](Self::join_next) (the default, `true`). With `false` they are dropped as
-    /// the tasks end, so a set whose exits nobody reads does not grow; `join_next` then only
-    /// waits for the set to empty and returns `None`. Exits collected by
-    /// [`stop_and_wait`](Self::stop_and_wait) and [`stop_all`](Self::stop_all) are returned
-    /// either way.
+    /// the set takes them from Tokio (at its next call, a `spawn` included), so a set whose
+    /// exits nobody reads does not grow beyond its running tasks and those that ended since
+    /// its last call; `join_next` then only waits for the set to empty and returns `None`.
+    /// Exits collected by [`stop_and_wait`](Self::stop_and_wait) and
+    /// [`stop_all`](Self::stop_all) are returned either way.
     ///
     /// ```
     /// use deadlines::TaskSet;
@@ -324,7 +212,7 @@ where
     /// ```
     pub fn keep_exits(self, keep: bool) -> Self {
         let dropped = {
-            let mut state = lock(&self.shared.state);
+            let mut state = self.shared.lock();
             state.keep_exits = keep;
             if keep {
                 VecDeque::new()
@@ -372,57 +260,22 @@ where
         F: FnOnce(CancellationToken) -> Fut,
         Fut: Future<Output = T> + Send + 'static,
     {
-        let runtime = tokio::runtime::Handle::current();
+        let runtime = Handle::current();
         let token = match &self.parent {
             Some(parent) => parent.child_token(),
             None => CancellationToken::new(),
         };
         // User code: called before the lock is taken.
         let future = task(token.clone());
-        let (id, replaced) = {
-            let mut state = lock(&self.shared.state);
-            let id = state.next_id;
-            state.next_id += 1;
-            state.tasks.insert(
-                id,
-                Entry {
-                    key: key.clone(),
-                    token,
-                    abort: None,
-                    abort_requested: false,
-                    collector: None,
-                },
-            );
-            let replaced = state.keys.insert(key, id);
-            let replaced = replaced
-                .and_then(|old| state.tasks.get(&old))
-                .map(|old| old.token.clone());
-            (id, replaced)
+        let replaced = match &self.shared.owner {
+            // Tracked by its coordinator, whose drain then waits for it as for a named task.
+            Some((shutdown, _)) => self
+                .shared
+                .insert(&runtime, key, token, shutdown.track(future)),
+            None => self.shared.insert(&runtime, key, token, future),
         };
         if let Some(old) = &replaced {
             old.cancel();
-        }
-        let exit = ExitGuard {
-            shared: Arc::downgrade(&self.shared),
-            id,
-            armed: true,
-        };
-        // Not under the lock: a runtime that is shutting down drops the future inside
-        // `spawn`, and the guard then takes the lock to record the abort.
-        let abort = runtime.spawn(supervise(future, exit)).abort_handle();
-        let abort_now = {
-            let mut state = lock(&self.shared.state);
-            match state.tasks.get_mut(&id) {
-                Some(entry) if entry.abort_requested => true,
-                Some(entry) => {
-                    entry.abort = Some(abort.clone());
-                    false
-                }
-                None => false, // it has ended already
-            }
-        };
-        if abort_now {
-            abort.abort();
         }
         replaced.is_some()
     }
@@ -457,12 +310,10 @@ where
         Q: Hash + Eq + ?Sized,
     {
         let token = {
-            let state = lock(&self.shared.state);
-            state
-                .keys
-                .get(key)
-                .and_then(|id| state.tasks.get(id))
-                .map(|entry| entry.token.clone())
+            let reaped = self.shared.reaped();
+            let id = reaped.state.keys.get(key);
+            let entry = id.and_then(|id| reaped.state.entries.get(id));
+            entry.map(|entry| entry.token.clone())
         };
         token.map(|token| token.cancel()).is_some()
     }
@@ -514,14 +365,14 @@ where
     {
         let (collector, mut exits) = mpsc::unbounded_channel();
         let (id, token) = {
-            let mut state = lock(&self.shared.state);
-            let id = state.keys.remove(key)?;
-            let entry = state.tasks.get_mut(&id)?;
+            let mut reaped = self.shared.reaped();
+            let id = reaped.state.keys.remove(key)?;
+            let entry = reaped.state.entries.get_mut(&id)?;
             entry.collector = Some(collector);
             (id, entry.token.clone())
         };
         token.cancel();
-        let mut collected = self.collect(&mut exits, &[id], grace).await;
+        let mut collected = self.shared.collect(&mut exits, &[id], grace).await;
         collected.pop().map(|(_, _, exit)| exit)
     }
 
@@ -565,11 +416,11 @@ where
         let start = Instant::now();
         let (collector, mut exits) = mpsc::unbounded_channel();
         let (ids, tokens) = {
-            let mut state = lock(&self.shared.state);
-            let State { tasks, keys, .. } = &mut *state;
+            let mut reaped = self.shared.reaped();
+            let State { entries, keys, .. } = &mut *reaped.state;
             let mut ids = Vec::new();
             let mut tokens = Vec::new();
-            for (&id, entry) in tasks.iter_mut().filter(|(_, e)| e.collector.is_none()) {
+            for (&id, entry) in entries.iter_mut().filter(|(_, e)| e.collector.is_none()) {
                 entry.collector = Some(collector.clone());
                 ids.push(id);
                 tokens.push(entry.token.clone());
@@ -584,7 +435,7 @@ where
         for token in tokens {
             token.cancel();
         }
-        let exits = self.collect(&mut exits, &ids, grace).await;
+        let exits = self.shared.collect(&mut exits, &ids, grace).await;
         StopReport {
             exits: exits
                 .into_iter()
@@ -623,22 +474,12 @@ where
     /// Cancel safe: an exit is taken only by a poll that returns it, so `join_next` can be a
     /// branch of a `select!` loop.
     pub async fn join_next(&self) -> Option<(K, TaskExit<T>)> {
-        loop {
-            let changed = self.shared.changed.notified();
-            tokio::pin!(changed);
-            // Registered before the state is read: a change after the read wakes us.
-            changed.as_mut().enable();
-            {
-                let mut state = lock(&self.shared.state);
-                if let Some(exit) = state.exits.pop_front() {
-                    return Some(exit);
-                }
-                if state.tasks.is_empty() {
-                    return None;
-                }
-            }
-            changed.await;
-        }
+        self.shared
+            .wait_for(|reaped| match reaped.state.exits.pop_front() {
+                Some(exit) => Some(Some(exit)),
+                None => reaped.state.entries.is_empty().then_some(None),
+            })
+            .await
     }
 
     /// Whether a task is running under `key`.
@@ -660,7 +501,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        lock(&self.shared.state).keys.contains_key(key)
+        self.shared.reaped().state.keys.contains_key(key)
     }
 
     /// How many tasks are running: those under a key, plus those still winding down after a
@@ -681,7 +522,7 @@ where
     /// # }
     /// ```
     pub fn len(&self) -> usize {
-        lock(&self.shared.state).tasks.len()
+        self.shared.reaped().state.entries.len()
     }
 
     /// Whether no task is running (exits may still wait for [`join_next`](Self::join_next)).
@@ -693,55 +534,18 @@ where
     /// assert!(set.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        lock(&self.shared.state).tasks.is_empty()
+        self.shared.reaped().state.entries.is_empty()
     }
 
-    /// Receives the exits of the tasks `ids`, which send them to `exits`; aborts those still
-    /// running when `grace` ends. Returns the exits in spawn order.
-    async fn collect(
-        &self,
-        exits: &mut mpsc::UnboundedReceiver<(u64, K, TaskExit<T>)>,
-        ids: &[u64],
-        grace: Duration,
-    ) -> Vec<(u64, K, TaskExit<T>)> {
-        let mut collected = Vec::with_capacity(ids.len());
-        let deadline = Deadline::after(grace);
-        tokio::pin!(deadline);
-        let mut aborted = false;
-        loop {
-            tokio::select! {
-                biased;
-                // `None` once every collected task has sent its exit and dropped its sender.
-                exit = exits.recv() => match exit {
-                    Some(exit) => collected.push(exit),
-                    None => break,
-                },
-                _ = &mut deadline, if !aborted => {
-                    aborted = true;
-                    self.abort(ids);
-                }
-            }
-        }
-        collected.sort_unstable_by_key(|(id, _, _)| *id);
-        collected
-    }
-
-    /// Aborts the tasks `ids` that are still running.
-    fn abort(&self, ids: &[u64]) {
-        let handles: Vec<AbortHandle> = {
-            let mut state = lock(&self.shared.state);
-            let mut handles = Vec::with_capacity(ids.len());
-            for id in ids {
-                if let Some(entry) = state.tasks.get_mut(id) {
-                    entry.abort_requested = true;
-                    handles.extend(entry.abort.clone());
-                }
-            }
-            handles
-        };
-        for handle in handles {
-            handle.abort();
-        }
+    /// A set of `shutdown`, named `name` in its report, and the side of it the drain sees.
+    pub(super) fn owned_by(shutdown: &Shutdown, name: String) -> (Self, Arc<dyn Member>)
+    where
+        K: fmt::Debug,
+    {
+        let trigger = shutdown.inner.trigger.clone();
+        let set = Self::with(Some(trigger), Some((shutdown.clone(), name)));
+        let member: Arc<dyn Member> = set.shared.clone();
+        (set, member)
     }
 }
 
@@ -757,258 +561,22 @@ where
 
 impl<K, T> Drop for TaskSet<K, T> {
     fn drop(&mut self) {
-        let handles: Vec<AbortHandle> = {
-            let mut state = lock(&self.shared.state);
-            state
-                .tasks
-                .values_mut()
-                .filter_map(|entry| {
-                    entry.abort_requested = true;
-                    entry.abort.clone()
-                })
-                .collect()
-        };
-        for handle in handles {
-            handle.abort();
-        }
+        self.shared.abort_for_drop();
     }
 }
 
 impl<K, T> fmt::Debug for TaskSet<K, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = lock(&self.shared.state);
+        // Not reaped (that needs `K: Hash + Eq`): a task that ended since the set's last call
+        // still counts as running.
+        let (running, keyed, exits_waiting) = {
+            let state = self.shared.lock();
+            (state.entries.len(), state.keys.len(), state.exits.len())
+        };
         f.debug_struct("TaskSet")
-            .field("running", &state.tasks.len())
-            .field("keyed", &state.keys.len())
-            .field("exits_waiting", &state.exits.len())
+            .field("running", &running)
+            .field("keyed", &keyed)
+            .field("exits_waiting", &exits_waiting)
             .finish()
-    }
-}
-
-impl<T> TaskExit<T> {
-    /// The output, if the task finished.
-    ///
-    /// ```
-    /// use deadlines::TaskExit;
-    ///
-    /// assert_eq!(TaskExit::Finished(3).into_output(), Some(3));
-    /// assert_eq!(TaskExit::<u8>::Aborted.into_output(), None);
-    /// ```
-    pub fn into_output(self) -> Option<T> {
-        match self {
-            Self::Finished(output) => Some(output),
-            Self::Panicked(_) | Self::Aborted => None,
-        }
-    }
-
-    /// Whether the task ran to completion (its output may still be an `Err`).
-    ///
-    /// ```
-    /// use deadlines::TaskExit;
-    ///
-    /// assert!(TaskExit::Finished(Err::<(), _>("bad input")).is_finished());
-    /// ```
-    pub fn is_finished(&self) -> bool {
-        matches!(self, Self::Finished(_))
-    }
-
-    /// Whether the task panicked.
-    ///
-    /// ```
-    /// use deadlines::TaskExit;
-    ///
-    /// assert!(TaskExit::<()>::Panicked("boom".into()).is_panicked());
-    /// ```
-    pub fn is_panicked(&self) -> bool {
-        matches!(self, Self::Panicked(_))
-    }
-
-    /// Whether the task was aborted.
-    ///
-    /// ```
-    /// use deadlines::TaskExit;
-    ///
-    /// assert!(TaskExit::<()>::Aborted.is_aborted());
-    /// ```
-    pub fn is_aborted(&self) -> bool {
-        matches!(self, Self::Aborted)
-    }
-}
-
-impl<K, T> StopReport<K, T> {
-    /// The keys of the tasks that finished, in spawn order.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use deadlines::TaskSet;
-    ///
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-    /// # async fn main() {
-    /// let set = TaskSet::new();
-    /// set.spawn("a", |token| token.cancelled_owned());
-    /// let report = set.stop_all(Duration::from_secs(1)).await;
-    /// assert_eq!(report.finished(), [&"a"]);
-    /// # }
-    /// ```
-    pub fn finished(&self) -> Vec<&K> {
-        self.keys_where(TaskExit::is_finished)
-    }
-
-    /// The keys of the tasks that panicked, in spawn order.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use deadlines::TaskSet;
-    ///
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-    /// # async fn main() {
-    /// let set = TaskSet::new();
-    /// set.spawn("a", |token| async move {
-    ///     token.cancelled().await;
-    ///     panic!("cannot stop cleanly");
-    /// });
-    /// let report = set.stop_all(Duration::from_secs(1)).await;
-    /// assert_eq!(report.panicked(), [&"a"]);
-    /// # }
-    /// ```
-    pub fn panicked(&self) -> Vec<&K> {
-        self.keys_where(TaskExit::is_panicked)
-    }
-
-    /// The keys of the tasks that were aborted, in spawn order.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use deadlines::TaskSet;
-    ///
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-    /// # async fn main() {
-    /// let set = TaskSet::new();
-    /// set.spawn("a", |_| std::future::pending::<()>());
-    /// let report = set.stop_all(Duration::ZERO).await;
-    /// assert_eq!(report.aborted(), [&"a"]);
-    /// # }
-    /// ```
-    pub fn aborted(&self) -> Vec<&K> {
-        self.keys_where(TaskExit::is_aborted)
-    }
-
-    fn keys_where(&self, pick: impl Fn(&TaskExit<T>) -> bool) -> Vec<&K> {
-        self.exits
-            .iter()
-            .filter(|(_, exit)| pick(exit))
-            .map(|(key, _)| key)
-            .collect()
-    }
-}
-
-/// Delivers a task's exit when it ends, or `Aborted` if it is dropped before that.
-struct ExitGuard<K: Hash + Eq, T> {
-    shared: Weak<Shared<K, T>>,
-    id: u64,
-    armed: bool,
-}
-
-impl<K: Hash + Eq, T> ExitGuard<K, T> {
-    fn deliver(mut self, exit: TaskExit<T>) {
-        self.armed = false;
-        deliver(&self.shared, self.id, exit);
-    }
-}
-
-impl<K: Hash + Eq, T> Drop for ExitGuard<K, T> {
-    fn drop(&mut self) {
-        if self.armed {
-            deliver(&self.shared, self.id, TaskExit::Aborted);
-        }
-    }
-}
-
-/// Removes the task from the set (and its key, if the key is still its own) and hands its
-/// exit to its collector, or queues it for `join_next`.
-fn deliver<K: Hash + Eq, T>(shared: &Weak<Shared<K, T>>, id: u64, exit: TaskExit<T>) {
-    let Some(shared) = shared.upgrade() else {
-        return; // the set was dropped
-    };
-    let discarded = {
-        let mut state = lock(&shared.state);
-        let Some(entry) = state.tasks.remove(&id) else {
-            return;
-        };
-        if state.keys.get(&entry.key) == Some(&id) {
-            state.keys.remove(&entry.key);
-        }
-        let uncollected = match entry.collector {
-            Some(collector) => collector
-                .send((id, entry.key, exit))
-                .err()
-                .map(|unsent| (unsent.0.1, unsent.0.2)),
-            None => Some((entry.key, exit)),
-        };
-        match uncollected {
-            Some(exit) if state.keep_exits => {
-                state.exits.push_back(exit);
-                None
-            }
-            other => other,
-        }
-    };
-    // Keys and outputs are user types: dropped outside the lock.
-    drop(discarded);
-    shared.changed.notify_waiters();
-}
-
-/// The body of every task of a set: runs the user's future, catching a panic.
-async fn supervise<F, K, T>(future: F, exit: ExitGuard<K, T>)
-where
-    F: Future<Output = T>,
-    K: Hash + Eq,
-{
-    let outcome = match CatchUnwind::new(future).await {
-        Ok(output) => TaskExit::Finished(output),
-        Err(payload) => TaskExit::Panicked(panic_message(&*payload)),
-    };
-    exit.deliver(outcome);
-}
-
-pin_project! {
-    /// Polls a future, turning a panic in its `poll` into `Err(payload)`.
-    ///
-    /// Must not be polled again after it returned `Ready`.
-    pub(crate) struct CatchUnwind<F> {
-        #[pin]
-        future: F,
-    }
-}
-
-impl<F> CatchUnwind<F> {
-    pub(crate) fn new(future: F) -> Self {
-        Self { future }
-    }
-}
-
-impl<F: Future> Future for CatchUnwind<F> {
-    type Output = Result<F::Output, Box<dyn Any + Send>>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let future = self.project().future;
-        // Unwind safety: after a panic the future is never polled again, only dropped, so no
-        // broken invariant of it can be observed.
-        match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
-            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
-            Ok(Poll::Pending) => Poll::Pending,
-            Err(payload) => Poll::Ready(Err(payload)),
-        }
-    }
-}
-
-/// The message of a panic payload, as the standard panic hook prints it.
-pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(message) = payload.downcast_ref::<&str>() {
-        (*message).to_owned()
-    } else if let Some(message) = payload.downcast_ref::<String>() {
-        message.clone()
-    } else {
-        "Box<dyn Any>".to_owned()
     }
 }
