@@ -260,8 +260,11 @@ impl Inner {
         let mut state = lock(&self.state);
         state.members.retain(|member| member.strong_count() > 0);
         state.members.push(Arc::downgrade(&member));
-        // A new set holds no task: nothing to take out, nothing user-defined to drop.
-        if state.claimed {
+        // A new set holds no task: nothing to take out, nothing user-defined to drop or name.
+        if state.reported {
+            // Nothing it notes would ever be reported: it is told the report is made.
+            drop(member.report());
+        } else if state.claimed {
             drop(member.claim());
         }
         if state.aborting {

@@ -247,18 +247,16 @@ impl<K: Hash + Eq + Clone, T: Send + 'static> Shared<K, T> {
             let replaced = state.keys.insert(key.clone(), id);
             let replaced = replaced.and_then(|old| state.entries.get(&old));
             let replaced = replaced.map(|old| old.token.clone());
-            let collector = None;
-            state.entries.insert(
-                id,
-                Entry {
-                    key,
-                    token,
-                    collector,
-                },
-            );
+            let entry = Entry {
+                key,
+                token,
+                collector: None,
+            };
+            state.entries.insert(id, entry);
             if state.aborting {
-                // As a named task spawned then is aborted before it runs; here it is never
-                // spawned, and its future is dropped unpolled.
+                // The drain is past waiting: as a named task spawned then is aborted before it
+                // runs, this one is never spawned, and its future is dropped unpolled (after
+                // the lock: the stand-in dropped here holds only a share of it).
                 drop(task);
                 state.route(id, TaskExit::Aborted, &mut reaped.leftovers);
             } else {
@@ -289,6 +287,8 @@ impl<K: Hash + Eq + Clone, T: Send + 'static> Shared<K, T> {
                 }
             });
             let mut all_in = pin!(all_in);
+            // Biased: the exits that came in time are taken before the grace is judged, and a
+            // zero grace aborts before this task yields, so before any stopped task runs.
             tokio::select! {
                 biased;
                 () = &mut all_in => {}
