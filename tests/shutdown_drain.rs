@@ -769,3 +769,22 @@ async fn cleanup_waits_until_an_aborted_task_of_a_set_is_dropped() {
     .await;
     assert_eq!(report.aborted, [r#"jobs["job"]"#]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_set_made_after_the_drain_aborts_its_tasks_before_they_run() {
+    let shutdown = Shutdown::new();
+    let report = without_hanging(shutdown.drain(ms(100))).await;
+    let late: TaskSet<u8, ()> = shutdown.task_set("late");
+    let ran = Arc::new(AtomicBool::new(false));
+    let flag = ran.clone();
+    late.spawn(1, move |token| async move {
+        flag.store(token.is_cancelled(), Ordering::SeqCst);
+    });
+    assert_eq!(
+        without_hanging(late.join_next()).await,
+        Some((1, TaskExit::Aborted))
+    );
+    let_tasks_run().await;
+    assert!(!ran.load(Ordering::SeqCst), "never polled");
+    assert_eq!(without_hanging(shutdown.drain(ms(100))).await, report);
+}
