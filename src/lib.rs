@@ -75,8 +75,6 @@ mod shutdown;
 mod state;
 pub mod stream;
 mod sync;
-#[cfg(feature = "shutdown")]
-mod task_set;
 mod timer;
 mod watchdog;
 
@@ -86,9 +84,7 @@ pub use guard::Guarded;
 pub use heartbeat::Heartbeat;
 pub use keepalive::Keepalives;
 #[cfg(feature = "shutdown")]
-pub use shutdown::{DrainReport, Shutdown};
-#[cfg(feature = "shutdown")]
-pub use task_set::{StopReport, TaskExit, TaskSet};
+pub use shutdown::{DrainReport, Shutdown, StopReport, TaskExit, TaskSet};
 pub use watchdog::{Stopped, Watchdog};
 
 // The README's examples run as doctests, so they cannot go stale.

@@ -36,7 +36,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::state::{Word, deadline_of};
-use crate::sync::{AtomicU32, Mutex, MutexGuard, Ordering, PoisonError, fence};
+use crate::sync::{AtomicU32, Mutex, Ordering, fence, lock};
 
 /// The most slots a segment holds; offsets fit in 12 bits.
 pub(crate) const MAX_SEGMENT: usize = 1 << SEGMENT_BITS;
@@ -206,11 +206,6 @@ impl Segment {
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Nothing panics while holding these locks but an allocation; the data stays valid.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 /// A heartbeat's reference to its key's slot: keeps the segment alive, and counts in the
 /// slot's `meta` so the slot is not reused while it exists.
 #[derive(Debug)]
@@ -263,7 +258,7 @@ impl Segment {
     }
 
     /// The table's lock, for the model that checks keys with the set's timeout never take it.
-    pub(crate) fn lock_custom(&self) -> MutexGuard<'_, HashMap<u32, u64>> {
+    pub(crate) fn lock_custom(&self) -> crate::sync::MutexGuard<'_, HashMap<u32, u64>> {
         lock(&self.custom)
     }
 }

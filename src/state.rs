@@ -44,7 +44,7 @@
 
 use std::task::Waker;
 
-use crate::sync::{AtomicU64, Mutex, MutexGuard, Ordering, PoisonError};
+use crate::sync::{AtomicU64, Mutex, MutexGuard, Ordering, lock};
 
 pub(crate) const EXPIRED: u64 = 1 << 63;
 pub(crate) const STOPPED: u64 = 1 << 62;
@@ -220,7 +220,7 @@ impl State {
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Slot> {
         // Nothing panics while holding the lock but a waker's `clone`; the slot stays valid.
-        self.slot.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.slot)
     }
 
     /// The packed word, which heartbeats beat.

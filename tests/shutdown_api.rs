@@ -4,9 +4,12 @@
 
 use std::fmt::Debug;
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use deadlines::{DrainReport, Shutdown, StopReport, TaskExit, TaskSet};
+use futures_util::FutureExt;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tokio_util::task::task_tracker::TrackedFuture;
 
@@ -143,4 +146,86 @@ async fn debug_output_shows_the_state_not_the_internals() {
         format!("{report:?}"),
         "StopReport { exits: [(\"a\", Finished(()))], elapsed: 0ns }"
     );
+}
+
+#[test]
+fn shutdown_and_task_sets_are_made_outside_a_runtime_and_used_inside_one() {
+    let shutdown = Shutdown::new();
+    let set: TaskSet<u8, u8> = TaskSet::new();
+    let parent = CancellationToken::new();
+    let child: TaskSet<u8, u8> = TaskSet::with_parent(&parent);
+    let jobs: TaskSet<&str, ()> = shutdown.task_set("jobs");
+    assert!(!shutdown.is_triggered() && set.is_empty() && child.is_empty() && jobs.is_empty());
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        set.spawn(1, |token| async move {
+            token.cancelled().await;
+            7
+        });
+        child.spawn(2, |token| async move {
+            token.cancelled().await;
+            8
+        });
+        jobs.spawn("job", |token| token.cancelled_owned());
+        shutdown.spawn("named", shutdown.triggered());
+        let grace = Duration::from_secs(1);
+        assert_eq!(
+            set.stop_and_wait(&1, grace).await,
+            Some(TaskExit::Finished(7))
+        );
+        parent.cancel();
+        assert_eq!(child.join_next().await, Some((2, TaskExit::Finished(8))));
+        let report = shutdown.drain(grace).await;
+        assert_eq!(report.finished, [r#"jobs["job"]"#, "named"]);
+        assert!(report.is_clean());
+    });
+}
+
+/// Uses the coordinator and the set (both take their locks) as it drops, as the future of a
+/// task that holds them may.
+struct UsesBoth(Shutdown, Arc<TaskSet<u8, ()>>, Arc<AtomicUsize>);
+
+impl Drop for UsesBoth {
+    fn drop(&mut self) {
+        let _ = format!("{:?}", self.0);
+        let _ = self.1.len();
+        self.2.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn spawning_on_a_runtime_that_shut_down_drops_the_future_outside_every_lock() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let handle = runtime.handle().clone();
+    drop(runtime);
+    let _on = handle.enter();
+    let shutdown = Shutdown::new();
+    let set = Arc::new(shutdown.task_set("jobs"));
+    let dropped = Arc::new(AtomicUsize::new(0));
+
+    // The runtime drops each future inside `spawn`: under our lock, that would deadlock.
+    let uses_both = UsesBoth(shutdown.clone(), set.clone(), dropped.clone());
+    let named = shutdown.spawn("named", async move {
+        let _uses_both = uses_both;
+    });
+    assert_eq!(dropped.load(Ordering::SeqCst), 1);
+    let uses_both = UsesBoth(shutdown.clone(), set.clone(), dropped.clone());
+    set.spawn(1, move |_| async move {
+        let _uses_both = uses_both;
+    });
+    assert_eq!(dropped.load(Ordering::SeqCst), 2);
+
+    assert!(named.now_or_never().unwrap().unwrap_err().is_cancelled());
+    assert_eq!(
+        set.join_next().now_or_never(),
+        Some(Some((1, TaskExit::Aborted)))
+    );
+    assert!(set.is_empty());
 }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::{Probe, advance_to, let_tasks_run, ms, without_hanging};
-use deadlines::{DrainReport, Shutdown};
+use deadlines::{DrainReport, Shutdown, TaskExit, TaskSet};
 use tokio::time::{Instant, sleep};
 
 /// A task that winds down for `wind_down` once the shutdown is triggered.
@@ -532,4 +532,259 @@ async fn a_zero_grace_aborts_at_once() {
     let report = without_hanging(shutdown.drain(Duration::ZERO)).await;
     assert_eq!(Instant::now(), start);
     assert_eq!(report.aborted, ["needs-1ms"]);
+}
+
+// A TaskSet of the Shutdown: stopped by the drain with the same grace, named in its report.
+
+#[tokio::test(start_paused = true)]
+async fn a_set_of_the_shutdown_is_stopped_with_the_same_grace_and_named_in_the_report() {
+    let shutdown = Shutdown::new();
+    let jobs: TaskSet<&str, u32> = shutdown.task_set("jobs");
+    let dropped = Dropped::default();
+    shutdown.spawn("named", polite(&shutdown, ms(10)));
+    jobs.spawn("ends-on-cancel", |token| async move {
+        token.cancelled().await;
+        sleep(ms(20)).await;
+        1
+    });
+    let guard = dropped.guard();
+    jobs.spawn("ignores-cancel", move |_| async move {
+        let _guard = guard;
+        std::future::pending().await
+    });
+    jobs.spawn("panics", |token| async move {
+        token.cancelled().await;
+        panic!("flush failed")
+    });
+
+    let grace = ms(500);
+    let start = Instant::now();
+    let mut drain = Probe::new(shutdown.drain(grace));
+    assert!(drain.poll().is_pending());
+    let_tasks_run().await;
+    advance_to(start, grace - ms(1)).await;
+    let_tasks_run().await;
+    assert!(
+        drain.poll().is_pending(),
+        "waiting for the task that ignores its token"
+    );
+    assert!(!dropped.get(), "not aborted 1 ms before the grace ends");
+    assert!(jobs.contains("ignores-cancel") && jobs.len() == 1);
+
+    advance_to(start, grace).await;
+    let report = without_hanging(drain.get()).await;
+    assert_eq!(
+        Instant::now() - start,
+        grace,
+        "aborted at exactly the grace instant"
+    );
+    assert!(dropped.get(), "and dropped before the drain returned");
+    assert_eq!(report.finished, ["named", r#"jobs["ends-on-cancel"]"#]);
+    assert_eq!(report.panicked, [r#"jobs["panics"]"#]);
+    assert_eq!(report.aborted, [r#"jobs["ignores-cancel"]"#]);
+    assert_eq!((report.elapsed, report.abandoned), (grace, 0));
+    assert!(jobs.is_empty());
+
+    // The report only names the tasks: the set still hands out every exit.
+    let mut exits = Vec::new();
+    while let Some(exit) = without_hanging(jobs.join_next()).await {
+        exits.push(exit);
+    }
+    exits.sort_unstable_by_key(|(key, _)| *key);
+    assert_eq!(
+        exits,
+        [
+            ("ends-on-cancel", TaskExit::Finished(1)),
+            ("ignores-cancel", TaskExit::Aborted),
+            ("panics", TaskExit::Panicked("flush failed".to_string())),
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_set_task_that_ended_before_the_trigger_is_not_reported_nor_one_spawned_too_late() {
+    let shutdown = Shutdown::new();
+    let jobs: TaskSet<u8, ()> = shutdown.task_set("jobs");
+    jobs.spawn(1, |_| sleep(ms(10)));
+    jobs.spawn(2, |token| token.cancelled_owned());
+    sleep(ms(50)).await;
+    let report = without_hanging(shutdown.drain(ms(100))).await;
+    assert_eq!(
+        report.finished,
+        ["jobs[2]"],
+        "jobs[1] ended before the trigger"
+    );
+    assert!(report.is_clean());
+
+    let ran = Arc::new(AtomicBool::new(false));
+    let flag = ran.clone();
+    jobs.spawn(
+        3,
+        move |_| async move { flag.store(true, Ordering::SeqCst) },
+    );
+    let mut exits = Vec::new();
+    while let Some(exit) = without_hanging(jobs.join_next()).await {
+        exits.push(exit);
+    }
+    assert_eq!(
+        exits,
+        [
+            (1, TaskExit::Finished(())),
+            (2, TaskExit::Finished(())),
+            (3, TaskExit::Aborted)
+        ]
+    );
+    let_tasks_run().await;
+    assert!(
+        !ran.load(Ordering::SeqCst),
+        "spawned after the drain: never polled"
+    );
+    assert_eq!(
+        without_hanging(shutdown.drain(ms(100))).await,
+        report,
+        "and not in the report"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_task_spawned_in_a_set_during_the_grace_is_waited_for() {
+    let shutdown = Shutdown::new();
+    let jobs: TaskSet<&str, ()> = shutdown.task_set("jobs");
+    shutdown.spawn("keeps-the-drain-waiting", polite(&shutdown, ms(100)));
+    let late = tokio::spawn(async move {
+        sleep(ms(30)).await;
+        jobs.spawn("late", |token| async move {
+            assert!(token.is_cancelled(), "starts with its token cancelled");
+            sleep(ms(100)).await;
+        });
+        jobs
+    });
+    let start = Instant::now();
+    let report = without_hanging(shutdown.drain(ms(500))).await;
+    assert_eq!(
+        report.finished,
+        ["keeps-the-drain-waiting", r#"jobs["late"]"#]
+    );
+    assert_eq!(Instant::now() - start, ms(130));
+    assert!(late.await.unwrap().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn forcing_the_drain_aborts_a_set_at_once_and_names_its_tasks() {
+    let shutdown = Shutdown::new();
+    let jobs: TaskSet<&str, ()> = shutdown.task_set("jobs");
+    let dropped = Dropped::default();
+    let guard = dropped.guard();
+    jobs.spawn("slow", move |token| async move {
+        let _guard = guard;
+        token.cancelled().await;
+        sleep(ms(1_000)).await;
+    });
+    let forcer = shutdown.clone();
+    tokio::spawn(async move {
+        sleep(ms(200)).await;
+        forcer.force();
+    });
+    let report = without_hanging(shutdown.drain(ms(5_000))).await;
+    assert!(report.forced);
+    assert_eq!(report.elapsed, ms(200));
+    assert_eq!(report.aborted, [r#"jobs["slow"]"#]);
+    let_tasks_run().await;
+    assert!(dropped.get() && jobs.is_empty());
+}
+
+/// A runtime that nobody drives: a task spawned on it is aborted by the drain but dropped only
+/// once the test lets that runtime run, so the test sees what the drain does in between.
+fn idle_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+}
+
+/// Lets an idle runtime run its tasks (on a thread of its own: a runtime cannot be driven
+/// from inside another), then drops it there.
+fn run_idle(runtime: tokio::runtime::Runtime) {
+    std::thread::spawn(move || runtime.block_on(let_tasks_run()))
+        .join()
+        .unwrap();
+}
+
+/// Drains with a zero grace a coordinator whose one task (spawned by `spawn_task` on an idle
+/// runtime) ignores the trigger, and checks that the hook runs only once it was dropped.
+async fn cleanup_waits_for_the_drop_of(
+    shutdown: Shutdown,
+    spawn_task: impl FnOnce(DropGuard),
+) -> DrainReport {
+    let dropped = Dropped::default();
+    let idle = idle_runtime();
+    {
+        let _on = idle.enter();
+        spawn_task(dropped.guard());
+    }
+    let hook_saw = Arc::new(std::sync::Mutex::new(None));
+    let seen = (hook_saw.clone(), dropped.clone());
+    shutdown.on_cleanup(move || async move {
+        *seen.0.lock().unwrap() = Some(seen.1.get());
+    });
+
+    let mut drain = Probe::new(shutdown.drain(Duration::ZERO));
+    assert!(drain.poll().is_pending());
+    let_tasks_run().await;
+    assert!(drain.poll().is_pending(), "aborted, not dropped yet");
+    assert_eq!(*hook_saw.lock().unwrap(), None, "so no cleanup yet");
+    run_idle(idle);
+    let report = without_hanging(drain.get()).await;
+    assert_eq!(
+        *hook_saw.lock().unwrap(),
+        Some(true),
+        "cleanup after the drop"
+    );
+    report
+}
+
+#[tokio::test(start_paused = true)]
+async fn cleanup_waits_until_an_aborted_named_task_is_dropped() {
+    let shutdown = Shutdown::new();
+    let spawner = shutdown.clone();
+    let report = cleanup_waits_for_the_drop_of(shutdown, move |guard| {
+        spawner.spawn("named", async move {
+            let _guard = guard;
+            std::future::pending::<()>().await
+        });
+    })
+    .await;
+    assert_eq!(report.aborted, ["named"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn cleanup_waits_until_an_aborted_task_of_a_set_is_dropped() {
+    let shutdown = Shutdown::new();
+    let jobs: TaskSet<&str, ()> = shutdown.task_set("jobs");
+    let report = cleanup_waits_for_the_drop_of(shutdown, |guard| {
+        jobs.spawn("job", move |_| async move {
+            let _guard = guard;
+            std::future::pending().await
+        });
+    })
+    .await;
+    assert_eq!(report.aborted, [r#"jobs["job"]"#]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_set_made_after_the_drain_aborts_its_tasks_before_they_run() {
+    let shutdown = Shutdown::new();
+    let report = without_hanging(shutdown.drain(ms(100))).await;
+    let late: TaskSet<u8, ()> = shutdown.task_set("late");
+    let ran = Arc::new(AtomicBool::new(false));
+    let flag = ran.clone();
+    late.spawn(1, move |token| async move {
+        flag.store(token.is_cancelled(), Ordering::SeqCst);
+    });
+    assert_eq!(
+        without_hanging(late.join_next()).await,
+        Some((1, TaskExit::Aborted))
+    );
+    let_tasks_run().await;
+    assert!(!ran.load(Ordering::SeqCst), "never polled");
+    assert_eq!(without_hanging(shutdown.drain(ms(100))).await, report);
 }

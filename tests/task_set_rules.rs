@@ -577,3 +577,36 @@ async fn many_tasks_ending_on_many_threads_all_leave_the_set() {
     assert_eq!(exits, 1_000);
     assert!(set.is_empty());
 }
+
+#[tokio::test(start_paused = true)]
+async fn many_tasks_wait_on_one_set_each_for_its_own_exit() {
+    let set = Arc::new(TaskSet::new());
+    for (key, wind_down) in [("a", 30), ("b", 10), ("c", 20)] {
+        set.spawn(key, polite(ms(wind_down), key));
+    }
+    set.spawn("by-itself", |_| async {
+        sleep(ms(15)).await;
+        "by-itself"
+    });
+    let start = Instant::now();
+    let stops = ["a", "b", "c"].map(|key| {
+        let set = set.clone();
+        tokio::spawn(async move {
+            let exit = set.stop_and_wait(key, ms(100)).await;
+            (exit, Instant::now() - start)
+        })
+    });
+    let joined = {
+        let set = set.clone();
+        tokio::spawn(async move { (set.join_next().await, Instant::now() - start) })
+    };
+    for (stop, (key, at)) in stops.into_iter().zip([("a", 30), ("b", 10), ("c", 20)]) {
+        let stopped = without_hanging(stop).await.unwrap();
+        assert_eq!(stopped, (Some(TaskExit::Finished(key)), ms(at)), "{key}");
+    }
+    assert_eq!(
+        without_hanging(joined).await.unwrap(),
+        (Some(("by-itself", TaskExit::Finished("by-itself"))), ms(15))
+    );
+    assert!(set.is_empty());
+}

@@ -13,7 +13,12 @@
 pub(crate) mod sync {
     pub(crate) use loom::sync::atomic::{AtomicU32, AtomicU64, Ordering, fence};
     pub(crate) use loom::sync::{Mutex, MutexGuard};
-    pub(crate) use std::sync::PoisonError;
+    use std::sync::PoisonError;
+
+    /// The twin of `lock` in `deadlines/src/sync.rs`, on loom's mutex.
+    pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+        mutex.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 #[path = "../../src/state.rs"]
