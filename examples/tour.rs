@@ -11,8 +11,8 @@
 //!   applies each burst once, when it has settled.
 //! - A metrics flusher is supervised by a [`Watchdog`]: it hangs once, the watchdog fires, the
 //!   supervisor retires it, re-arms the watchdog and starts a new one.
-//! - Background tasks run in a [`TaskSet`]; the operator stops the indexer by key, with a grace
-//!   period, and gets its [`TaskExit`].
+//! - Background tasks run in a [`TaskSet`] of the shutdown; the operator stops the indexer by
+//!   key, with a grace period, and gets its [`TaskExit`]; the drain stops the rest.
 //! - Every service task is spawned through a [`Shutdown`]; at the end the operator drains it
 //!   with a grace period: the tasks wind down, the `slow-exporter` (which ignores its token) is
 //!   aborted and named, and a cleanup hook runs once.
@@ -42,8 +42,7 @@ use std::time::Duration;
 
 use deadlines::stream::StreamDeadlineExt;
 use deadlines::{
-    Deadline, DrainReport, Expired, Heartbeat, Keepalives, Shutdown, StopReport, TaskExit, TaskSet,
-    Watchdog,
+    Deadline, DrainReport, Expired, Heartbeat, Keepalives, Shutdown, TaskExit, TaskSet, Watchdog,
 };
 use futures_util::StreamExt;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
@@ -176,16 +175,13 @@ async fn tour(log: Log) -> Result<(), Box<dyn Error>> {
         "metrics-supervisor",
         supervise_metrics(shutdown.clone(), restarted, log),
     );
-    let tasks = Arc::new(Background::new());
+    // A set of the shutdown: the drain stops what is left of it, within the same grace.
+    let tasks: Background = shutdown.task_set("background");
     tasks.spawn("reporter", reporter);
     tasks.spawn("indexer", indexer);
     log.say(
         "operator",
         "background tasks reporter and indexer started in a TaskSet",
-    );
-    let background = shutdown.spawn(
-        "background",
-        stop_background(shutdown.clone(), tasks.clone(), log),
     );
     shutdown.spawn("slow-exporter", export(log));
     let cleanups = mark_offline_on_cleanup(&shutdown, presence.clone(), log);
@@ -241,7 +237,6 @@ async fn tour(log: Log) -> Result<(), Box<dyn Error>> {
         server: server.await?,
         batches: config.await?,
         supervision: supervisor.await?,
-        stopped: background.await?,
         indexer,
         drained,
         cleanups: cleanups.load(Ordering::SeqCst),
@@ -296,7 +291,6 @@ struct Outcome {
     /// The size of each configuration batch applied.
     batches: Vec<usize>,
     supervision: Supervision,
-    stopped: StopReport<&'static str, String>,
     indexer: TaskExit<String>,
     drained: DrainReport,
     cleanups: usize,
@@ -392,14 +386,13 @@ impl Outcome {
         );
         assert_eq!(self.batches, [CHANGES.len()], "one burst, applied once");
         assert!(self.indexer.is_finished(), "the indexer stopped in time");
-        assert_eq!(self.stopped.finished(), [&"reporter"]);
         assert_eq!(
             drained.finished,
             [
                 "server",
                 "config",
                 "metrics-supervisor",
-                "background",
+                "background[\"reporter\"]",
                 "metrics-flusher"
             ]
         );
@@ -952,26 +945,6 @@ async fn indexer(token: CancellationToken) -> String {
     }
     sleep(CHECKPOINT).await; // winds down: saves a checkpoint
     format!("checkpoint saved at document {documents}")
-}
-
-/// Stops what is left of the background tasks when the shutdown is triggered.
-async fn stop_background(
-    shutdown: Shutdown,
-    tasks: Arc<Background>,
-    log: Log,
-) -> StopReport<&'static str, String> {
-    shutdown.triggered().await;
-    let report = tasks.stop_all(TASK_GRACE).await;
-    let exits: Vec<String> = report
-        .exits
-        .iter()
-        .map(|(key, exit)| format!("{key} {exit:?}"))
-        .collect();
-    log.say(
-        "[TaskSet]",
-        format!("stop_all(grace {TASK_GRACE:?}): {}", exits.join(", ")),
-    );
-    report
 }
 
 /// Exports in chunks for ever, and never looks at the shutdown: the drain has to abort it.

@@ -17,8 +17,8 @@ const SUMMARY: [&str; 8] = [
     "summary: debounce applied 1 config batch of 6 changes",
     "summary: keepalive sent # lines to idle",
     "summary: task_set stopped indexer: Finished(\"checkpoint saved at document #\")",
-    "summary: shutdown drained: finished [server, config, metrics-supervisor, background, \
-     metrics-flusher], aborted [slow-exporter], cleanup ran 1 time",
+    "summary: shutdown drained: finished [server, config, metrics-supervisor, \
+     background[\"reporter\"], metrics-flusher], aborted [slow-exporter], cleanup ran 1 time",
 ];
 
 #[test]
