@@ -18,7 +18,7 @@
 //! | [`Keepalives`] | a heartbeat deadline per key (a million sessions) on one timer; a beat costs no timer operation |
 //! | [`stream`] | `debounce` (leading, trailing, `max_wait`), `debounce_batch`, `idle_timeout`, `keepalive` |
 //! | `Shutdown` | graceful shutdown: named tasks, a grace period, cleanup run once, on SIGTERM (feature `shutdown`) |
-//! | `TaskSet` | stoppable tasks by key, each with its own cancellation token (feature `shutdown`) |
+//! | `TaskSet` | stoppable tasks by key, each with its own cancellation token; `Shutdown::task_set` makes one the drain stops (feature `shutdown`) |
 //!
 //! # Example
 //!
