@@ -135,4 +135,16 @@ async fn keepalives_debug_names_its_state() {
     let heartbeat: Heartbeat = set.insert(1);
     assert!(format!("{set:?}").starts_with("Keepalives { len: 1, queued_checks: 1, "));
     assert!(format!("{heartbeat:?}").starts_with("Heartbeat { state: armed"));
+    // No timer before the first poll; then the one the set waits on, at the key's check.
+    assert!(format!("{set:?}").ends_with("next_check: None }"));
+    let check = tokio::time::Instant::now() + Duration::from_millis(5);
+    let waker = std::task::Waker::noop();
+    assert!(
+        set.poll_expired(&mut std::task::Context::from_waker(waker))
+            .is_pending()
+    );
+    assert!(
+        format!("{set:?}").ends_with(&format!("next_check: Some({check:?}) }}")),
+        "{set:?}"
+    );
 }

@@ -106,6 +106,38 @@ fn awaiting_a_watchdog_past_the_range_waits_instead_of_spinning() {
     });
 }
 
+/// A watchdog whose deadline leaves the range while its timer is still set (a shortened
+/// timeout wakes it, and the deadline it computes is past the range) lets go of that timer:
+/// it is not woken again at the instant the timer held.
+#[test]
+fn a_watchdog_past_the_range_keeps_no_timer_that_would_wake_it() {
+    bounded(|| async {
+        let start = Instant::now();
+        let mut watchdog = Probe::new(Watchdog::new(THIRTY_YEARS));
+        let hb = watchdog.get_ref().heartbeat();
+        advance(29 * YEAR).await;
+        assert!(hb.beat()); // deadline at 59 years
+        advance(YEAR).await; // the first timer, at 30 years, fires early
+        assert!(watchdog.poll().is_pending());
+        advance(20 * YEAR).await;
+        assert!(hb.beat()); // at 50 years: deadline 80 years, past the range
+        assert!(hb.set_timeout(29 * YEAR), "shorter: wakes the watchdog");
+        let woken = watchdog.wakes();
+        assert!(
+            watchdog.poll().is_pending(),
+            "79 years is past the range too"
+        );
+        advance(10 * YEAR).await; // past 59 years, where the timer was
+        assert_eq!(
+            watchdog.wakes(),
+            woken,
+            "woken by a timer it no longer needs"
+        );
+        assert!(watchdog.poll().is_pending());
+        assert!(Instant::now() - start > 59 * YEAR);
+    });
+}
+
 /// The same for a `Keepalives` set holding a key whose deadline is never.
 #[test]
 fn awaiting_a_set_past_the_range_waits_instead_of_spinning() {

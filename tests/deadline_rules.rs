@@ -195,6 +195,25 @@ async fn reset_to_an_earlier_instant_fires_there() {
     assert_eq!(d.wakes(), 1, "the first instant left no timer behind");
 }
 
+#[tokio::test(start_paused = true)]
+async fn reset_to_an_earlier_instant_wakes_there_without_another_poll() {
+    // The owner of a deadline polled once (as `FuturesUnordered` does, which polls again only
+    // what was woken) moves it earlier and waits: the timer must already point there.
+    let start = Instant::now();
+    let mut d = Probe::new(Deadline::after(ms(100)));
+    assert!(d.poll().is_pending());
+    assert!(d.get().reset(ms(20)));
+    advance_to(start, ms(19)).await;
+    assert_eq!(d.wakes(), 0);
+    advance_to(start, ms(20)).await;
+    assert_eq!(
+        d.wakes(),
+        1,
+        "woken at the earlier instant, not at the first one"
+    );
+    assert_eq!(d.poll().map(|e| e.deadline()), Poll::Ready(start + ms(20)));
+}
+
 // Rule 3: stop disarms, returning true exactly when it prevented a delivery.
 
 #[tokio::test(start_paused = true)]
