@@ -26,7 +26,7 @@ args_for() {
             printf -- '--test-package\ndeadlines,loom-tests\n-C\n--lib\n'
             tests "${watchdog[@]}" keepalives_rules keepalives_model keepalives_stress ;;
         src/clock.rs) tests "${watchdog[@]}" "${keepalives[@]}" deadline_edges ;;
-        src/timer.rs) tests deadline_rules deadline_edges deadline_model "${watchdog[@]}" "${keepalives[@]}" stream_debounce stream_keepalive stream_idle_timeout api_no_runtime ;;
+        src/timer.rs) tests deadline_rules deadline_edges deadline_model "${watchdog[@]}" "${keepalives[@]}" stream_debounce stream_keepalive stream_idle_timeout api_no_runtime api_types ;;
         src/deadline.rs) tests deadline_rules deadline_edges deadline_model watchdog_rules clock_far_future api_types api_no_runtime ;;
         src/watchdog.rs | src/heartbeat.rs) tests "${watchdog[@]}" api_types api_no_runtime ;;
         src/keepalive/*.rs) tests "${keepalives[@]}" api_types api_no_runtime ;;
