@@ -1,0 +1,333 @@
+//! What an [`IdleIo`](super::IdleIo) shares with its handles: the instants of the last bytes
+//! moved each way, the thresholds, and the wakers to call when a threshold changes.
+//!
+//! Every word is written with a plain atomic store and read with a plain load (`Relaxed`):
+//! each holds one value on its own, and no decision reads two words that must agree. A
+//! judgment that loads an activity tick while the IO stores a newer one may see either,
+//! which is the race any timeout has with the byte that arrives as it fires; the decision is
+//! then the one the value it saw implies, as a watchdog's expiry is decided when observed.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::task::{Wake, Waker};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::events::{IdleEvents, IdleKind};
+use crate::clock::{FAR_FUTURE, tick, ticks};
+use crate::sync::{Mutex, lock};
+
+/// A threshold not set.
+pub(super) const UNSET: u64 = u64::MAX;
+
+/// The shortest threshold: Tokio's timer granularity. A zero threshold would make every
+/// poll an idle one, and an event loop would never yield to its runtime.
+const MIN_THRESHOLD: Duration = Duration::from_millis(1);
+
+/// Which way bytes moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Side {
+    Read = 0,
+    Write = 1,
+}
+
+pub(super) struct Shared {
+    /// Tick zero: the instant the `IdleIo` was made, which counts as activity both ways.
+    pub(super) origin: Instant,
+    /// Ticks (nanoseconds after `origin`) of the last read and the last write that moved
+    /// bytes, indexed by `Side`.
+    last: [AtomicU64; 2],
+    /// Thresholds in ticks, indexed by `IdleKind`; `UNSET` when not set.
+    thresholds: [AtomicU64; 3],
+    /// The `IdleIo` was dropped: its event streams end.
+    closed: AtomicBool,
+    wakers: Mutex<Wakers>,
+}
+
+/// Who waits on the shared state: the IO's pending read and write (woken when their
+/// timeout may have moved earlier) and each event stream (slot per stream).
+#[derive(Default)]
+struct Wakers {
+    io: [Option<Waker>; 2],
+    events: Vec<Option<Waker>>,
+}
+
+impl Shared {
+    pub(super) fn new() -> Arc<Self> {
+        Arc::new(Self {
+            origin: Instant::now(),
+            last: [AtomicU64::new(0), AtomicU64::new(0)],
+            thresholds: [UNSET, UNSET, UNSET].map(AtomicU64::new),
+            closed: AtomicBool::new(false),
+            wakers: Mutex::default(),
+        })
+    }
+
+    /// Bytes moved: a clock read and a store, no timer operation.
+    #[inline]
+    pub(super) fn moved(&self, side: Side) {
+        self.last[side as usize].store(tick(self.origin, Instant::now()), Relaxed);
+    }
+
+    /// The tick of the last activity that `kind` counts: reads, writes, or either.
+    pub(super) fn activity(&self, kind: IdleKind) -> u64 {
+        let read = || self.last[Side::Read as usize].load(Relaxed);
+        let write = || self.last[Side::Write as usize].load(Relaxed);
+        match kind {
+            IdleKind::Read => read(),
+            IdleKind::Write => write(),
+            IdleKind::All => read().max(write()),
+        }
+    }
+
+    /// The threshold of `kind` in ticks, or `None`.
+    pub(super) fn threshold_ticks(&self, kind: IdleKind) -> Option<u64> {
+        let t = self.thresholds[kind as usize].load(Relaxed);
+        (t != UNSET).then_some(t)
+    }
+
+    pub(super) fn threshold(&self, kind: IdleKind) -> Option<Duration> {
+        self.threshold_ticks(kind).map(Duration::from_nanos)
+    }
+
+    /// Sets a threshold and wakes everyone who waits on one, so a shorter threshold is acted
+    /// on at once instead of at the old instant.
+    pub(super) fn set_threshold(&self, kind: IdleKind, threshold: Option<Duration>) {
+        let t = threshold.map_or(UNSET, |d| ticks(d.clamp(MIN_THRESHOLD, FAR_FUTURE)));
+        self.thresholds[kind as usize].store(t, Relaxed);
+        self.wake_all();
+    }
+
+    pub(super) fn last(&self, side: Side) -> Instant {
+        self.origin + Duration::from_nanos(self.last[side as usize].load(Relaxed))
+    }
+
+    pub(super) fn is_closed(&self) -> bool {
+        self.closed.load(Relaxed)
+    }
+
+    /// The IO is gone: its event streams end.
+    pub(super) fn close(&self) {
+        self.closed.store(true, Relaxed);
+        self.wake_all();
+    }
+
+    /// Remembers who waits on the IO's `side`, to wake it when the timeout moves.
+    pub(super) fn park_io(&self, side: Side, waker: &Waker) {
+        park(&mut lock(&self.wakers).io[side as usize], waker);
+    }
+
+    /// A slot for one more event stream's waker.
+    pub(super) fn add_events(&self) -> usize {
+        let mut wakers = lock(&self.wakers);
+        let free = wakers.events.iter().position(Option::is_none);
+        free.unwrap_or_else(|| {
+            wakers.events.push(None);
+            wakers.events.len() - 1
+        })
+    }
+
+    pub(super) fn park_events(&self, slot: usize, waker: &Waker) {
+        if let Some(parked) = lock(&self.wakers).events.get_mut(slot) {
+            park(parked, waker);
+        }
+    }
+
+    pub(super) fn remove_events(&self, slot: usize) {
+        if let Some(parked) = lock(&self.wakers).events.get_mut(slot) {
+            *parked = None;
+        }
+    }
+
+    fn wake_io(&self) {
+        let woken = std::mem::take(&mut lock(&self.wakers).io);
+        woken.into_iter().flatten().for_each(Waker::wake);
+    }
+
+    fn wake_all(&self) {
+        let woken: Vec<Waker> = {
+            let mut wakers = lock(&self.wakers);
+            let io = std::mem::take(&mut wakers.io);
+            let events = wakers.events.iter_mut().map(Option::take);
+            io.into_iter().chain(events).flatten().collect()
+        };
+        // Outside the lock: a waker may run code that polls us again.
+        woken.into_iter().for_each(Waker::wake);
+    }
+}
+
+/// Stores `waker` unless the one stored already wakes the same task.
+fn park(slot: &mut Option<Waker>, waker: &Waker) {
+    match slot {
+        Some(parked) if parked.will_wake(waker) => {}
+        _ => *slot = Some(waker.clone()),
+    }
+}
+
+/// The IO's timer wakes the shared state, which wakes whoever waits on the read side and on
+/// the write side: one `Sleep` serves both, even when they are polled by different tasks.
+impl Wake for Shared {
+    fn wake(self: Arc<Self>) {
+        self.wake_io();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.wake_io();
+    }
+}
+
+/// A handle to an [`IdleIo`](super::IdleIo)'s thresholds and activity, for the code that does
+/// not own the connection: a hyper service that lifts the read threshold while it streams a
+/// response, a task that logs idle events.
+///
+/// Cloning it is cheap (an `Arc`); it is `Send + Sync`. It does not keep the connection open:
+/// once the `IdleIo` is dropped, [`is_closed`](Self::is_closed) is `true` and its event
+/// streams end.
+///
+/// ```
+/// use std::time::Duration;
+/// use deadlines::io::{IdleIo, IdleKind};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let (client, _server) = tokio::io::duplex(64);
+/// let io = IdleIo::new(client).read_idle(Duration::from_secs(30));
+/// let handle = io.handle();
+/// handle.set_threshold(IdleKind::Read, None); // streaming: the peer sends nothing
+/// assert_eq!(io.threshold(IdleKind::Read), None);
+/// drop(io);
+/// assert!(handle.is_closed());
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct IdleHandle {
+    pub(super) shared: Arc<Shared>,
+}
+
+impl IdleHandle {
+    /// Sets (or, with `None`, removes) the threshold of `kind`, while the connection runs.
+    ///
+    /// It applies from the start of the current idle stretch: an event (or a timeout) comes
+    /// at the last activity of that kind plus the new threshold, or at once if that has
+    /// passed; in a stretch that already had events, the next comes one new threshold after
+    /// the last. Pending reads and writes and the event streams are woken, so a shorter
+    /// threshold is acted on at its instant. A threshold below a millisecond (Tokio's timer
+    /// granularity) is raised to a millisecond; one past about 30 years is never reached.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::io::{IdleIo, IdleKind};
+    ///
+    /// let (client, _server) = tokio::io::duplex(64);
+    /// let io = IdleIo::new(client);
+    /// io.handle().set_threshold(IdleKind::All, Some(Duration::ZERO));
+    /// assert_eq!(io.threshold(IdleKind::All), Some(Duration::from_millis(1)));
+    /// ```
+    pub fn set_threshold(&self, kind: IdleKind, threshold: Option<Duration>) {
+        self.shared.set_threshold(kind, threshold);
+    }
+
+    /// The threshold of `kind`, if set.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::io::{IdleIo, IdleKind};
+    ///
+    /// let (client, _server) = tokio::io::duplex(64);
+    /// let io = IdleIo::new(client).write_idle(Duration::from_secs(5));
+    /// assert_eq!(io.handle().threshold(IdleKind::Write), Some(Duration::from_secs(5)));
+    /// assert_eq!(io.handle().threshold(IdleKind::Read), None);
+    /// ```
+    pub fn threshold(&self, kind: IdleKind) -> Option<Duration> {
+        self.shared.threshold(kind)
+    }
+
+    /// When a read last moved bytes (the `IdleIo`'s creation if none has).
+    ///
+    /// ```
+    /// use deadlines::io::IdleIo;
+    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    /// use tokio::time::{Duration, Instant, sleep};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let (client, mut server) = tokio::io::duplex(64);
+    /// let mut io = IdleIo::new(client);
+    /// sleep(Duration::from_secs(2)).await;
+    /// server.write_all(b"hi").await.unwrap();
+    /// io.read(&mut [0; 8]).await.unwrap();
+    /// assert_eq!(io.handle().last_read(), Instant::now());
+    /// # }
+    /// ```
+    pub fn last_read(&self) -> Instant {
+        self.shared.last(Side::Read)
+    }
+
+    /// When a write last moved bytes (the `IdleIo`'s creation if none has).
+    ///
+    /// ```
+    /// use deadlines::io::IdleIo;
+    /// use tokio::io::AsyncWriteExt;
+    /// use tokio::time::{Duration, Instant, sleep};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let (client, _server) = tokio::io::duplex(64);
+    /// let mut io = IdleIo::new(client);
+    /// let made = Instant::now();
+    /// assert_eq!(io.handle().last_write(), made);
+    /// sleep(Duration::from_secs(2)).await;
+    /// io.write_all(b"hi").await.unwrap();
+    /// assert_eq!(io.handle().last_write(), made + Duration::from_secs(2));
+    /// # }
+    /// ```
+    pub fn last_write(&self) -> Instant {
+        self.shared.last(Side::Write)
+    }
+
+    /// A new stream of this connection's idle events; see [`IdleEvents`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::io::IdleIo;
+    ///
+    /// let (client, _server) = tokio::io::duplex(64);
+    /// let io = IdleIo::new(client).all_idle(Duration::from_secs(60));
+    /// let events = io.handle().events(); // no runtime needed to make it
+    /// # drop(events);
+    /// ```
+    pub fn events(&self) -> IdleEvents {
+        IdleEvents::new(self.shared.clone())
+    }
+
+    /// `true` once the `IdleIo` was dropped (or unwrapped with `into_inner`).
+    ///
+    /// ```
+    /// use deadlines::io::IdleIo;
+    ///
+    /// let (client, _server) = tokio::io::duplex(64);
+    /// let io = IdleIo::new(client);
+    /// let handle = io.handle();
+    /// assert!(!handle.is_closed());
+    /// let _client = io.into_inner();
+    /// assert!(handle.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.shared.is_closed()
+    }
+}
+
+impl fmt::Debug for IdleHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdleHandle")
+            .field("read_idle", &self.threshold(IdleKind::Read))
+            .field("write_idle", &self.threshold(IdleKind::Write))
+            .field("all_idle", &self.threshold(IdleKind::All))
+            .field("last_read", &self.last_read())
+            .field("last_write", &self.last_write())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
