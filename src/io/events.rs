@@ -23,6 +23,23 @@ pub enum IdleKind {
     All = 2,
 }
 
+/// `read idle`, `write idle`, `all idle`.
+///
+/// ```
+/// use deadlines::io::IdleKind;
+///
+/// assert_eq!(IdleKind::Write.to_string(), "write idle");
+/// ```
+impl fmt::Display for IdleKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            IdleKind::Read => "read idle",
+            IdleKind::Write => "write idle",
+            IdleKind::All => "all idle",
+        })
+    }
+}
+
 impl IdleKind {
     /// The three kinds, in the order their events come when due at the same instant.
     pub(super) const ALL: [IdleKind; 3] = [IdleKind::Read, IdleKind::Write, IdleKind::All];

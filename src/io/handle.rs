@@ -8,13 +8,14 @@
 //! then the one the value it saw implies, as a watchdog's expiry is decided when observed.
 
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock};
 use std::task::{Wake, Waker};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::IdleTimedOut;
 use super::events::{IdleEvents, IdleKind};
 use crate::clock::{FAR_FUTURE, tick, ticks};
 use crate::sync::{Mutex, lock};
@@ -41,8 +42,18 @@ pub(super) struct Shared {
     last: [AtomicU64; 2],
     /// Thresholds in ticks, indexed by `IdleKind`; `UNSET` when not set.
     thresholds: [AtomicU64; 3],
+    /// The tick each threshold was last set at from unset: a threshold counts from the later
+    /// of this and the last activity of its kind, so one lifted and set again does not count
+    /// the time it was lifted.
+    armed: [AtomicU64; 3],
+    /// The time-out the IO failed with, once it did: for the code that does not own the IO
+    /// (hyper, which reads a failed read between requests as the peer hanging up).
+    timed_out: OnceLock<IdleTimedOut>,
     /// The `IdleIo` was dropped: its event streams end.
     closed: AtomicBool,
+    /// How many times the IO's parked wakers were taken to be woken: a pending operation
+    /// whose waker is parked since the last taking need not take the lock to park it again.
+    io_wakes: AtomicU64,
     wakers: Mutex<Wakers>,
 }
 
@@ -60,7 +71,10 @@ impl Shared {
             origin: Instant::now(),
             last: [AtomicU64::new(0), AtomicU64::new(0)],
             thresholds: [UNSET, UNSET, UNSET].map(AtomicU64::new),
+            armed: [0, 0, 0].map(AtomicU64::new),
+            timed_out: OnceLock::new(),
             closed: AtomicBool::new(false),
+            io_wakes: AtomicU64::new(0),
             wakers: Mutex::default(),
         })
     }
@@ -71,15 +85,17 @@ impl Shared {
         self.last[side as usize].store(tick(self.origin, Instant::now()), Relaxed);
     }
 
-    /// The tick of the last activity that `kind` counts: reads, writes, or either.
+    /// The tick the threshold of `kind` counts from: the last activity it counts (reads,
+    /// writes, or either), or the moment the threshold was set, if that is later.
     pub(super) fn activity(&self, kind: IdleKind) -> u64 {
         let read = || self.last[Side::Read as usize].load(Relaxed);
         let write = || self.last[Side::Write as usize].load(Relaxed);
-        match kind {
+        let last = match kind {
             IdleKind::Read => read(),
             IdleKind::Write => write(),
             IdleKind::All => read().max(write()),
-        }
+        };
+        last.max(self.armed[kind as usize].load(Relaxed))
     }
 
     /// The threshold of `kind` in ticks, or `None`.
@@ -96,8 +112,25 @@ impl Shared {
     /// on at once instead of at the old instant.
     pub(super) fn set_threshold(&self, kind: IdleKind, threshold: Option<Duration>) {
         let t = threshold.map_or(UNSET, |d| ticks(d.clamp(MIN_THRESHOLD, FAR_FUTURE)));
+        if t != UNSET {
+            // Stored first: a judgment that sees the new threshold sees where it counts from,
+            // or an earlier start, which only a setter racing its own first judgment can see.
+            let now = tick(self.origin, Instant::now());
+            if self.thresholds[kind as usize].load(Relaxed) == UNSET {
+                self.armed[kind as usize].store(now, Relaxed);
+            }
+        }
         self.thresholds[kind as usize].store(t, Relaxed);
         self.wake_all();
+    }
+
+    /// Records the time-out the IO failed with; the first one stays.
+    pub(super) fn time_out(&self, idle: IdleTimedOut) {
+        let _ = self.timed_out.set(idle);
+    }
+
+    pub(super) fn timed_out(&self) -> Option<IdleTimedOut> {
+        self.timed_out.get().copied()
     }
 
     pub(super) fn last(&self, side: Side) -> Instant {
@@ -114,9 +147,20 @@ impl Shared {
         self.wake_all();
     }
 
-    /// Remembers who waits on the IO's `side`, to wake it when the timeout moves.
-    pub(super) fn park_io(&self, side: Side, waker: &Waker) {
-        park(&mut lock(&self.wakers).io[side as usize], waker);
+    /// Remembers who waits on the IO's `side`, to wake it when the timeout moves. Returns
+    /// the count of takings it was parked after, for [`parked_since`](Self::parked_since).
+    pub(super) fn park_io(&self, side: Side, waker: &Waker) -> u64 {
+        let mut wakers = lock(&self.wakers);
+        park(&mut wakers.io[side as usize], waker);
+        // Read under the lock, which every taking holds: no taking lies between the two.
+        self.io_wakes.load(Relaxed)
+    }
+
+    /// Whether the wakers parked at `wakes` (a count `park_io` returned) are still parked.
+    /// If a taking slipped in after this check, it also woke them, so the task polls again
+    /// and parks anew: skipping the lock can delay a wakeup by nothing.
+    pub(super) fn parked_since(&self, wakes: u64) -> bool {
+        self.io_wakes.load(Relaxed) == wakes
     }
 
     /// A slot for one more event stream's waker.
@@ -142,14 +186,19 @@ impl Shared {
     }
 
     fn wake_io(&self) {
-        let woken = std::mem::take(&mut lock(&self.wakers).io);
+        let woken = self.take_io(&mut lock(&self.wakers));
         woken.into_iter().flatten().for_each(Waker::wake);
+    }
+
+    fn take_io(&self, wakers: &mut Wakers) -> [Option<Waker>; 2] {
+        self.io_wakes.fetch_add(1, Relaxed);
+        std::mem::take(&mut wakers.io)
     }
 
     fn wake_all(&self) {
         let woken: Vec<Waker> = {
             let mut wakers = lock(&self.wakers);
-            let io = std::mem::take(&mut wakers.io);
+            let io = self.take_io(&mut wakers);
             let events = wakers.events.iter_mut().map(Option::take);
             io.into_iter().chain(events).flatten().collect()
         };
@@ -209,10 +258,13 @@ pub struct IdleHandle {
 impl IdleHandle {
     /// Sets (or, with `None`, removes) the threshold of `kind`, while the connection runs.
     ///
-    /// It applies from the start of the current idle stretch: an event (or a timeout) comes
-    /// at the last activity of that kind plus the new threshold, or at once if that has
-    /// passed; in a stretch that already had events, the next comes one new threshold after
-    /// the last. Pending reads and writes and the event streams are woken, so a shorter
+    /// A changed threshold applies to the current idle stretch: an event (or a time-out)
+    /// comes at the last activity of that kind plus the new threshold, or at once if that
+    /// has passed; in a stretch that already had events, the next comes one new threshold
+    /// after the last. A threshold set where none was (at first, or after `None` lifted it)
+    /// counts from now if that is later than the last activity: lifting the read threshold
+    /// while a response streams and setting it again afterwards does not count the stream as
+    /// silence. Pending reads and writes and the event streams are woken, so a shorter
     /// threshold is acted on at its instant. A threshold below a millisecond (Tokio's timer
     /// granularity) is raised to a millisecond; one past about 30 years is never reached.
     ///
@@ -302,6 +354,32 @@ impl IdleHandle {
         IdleEvents::new(self.shared.clone())
     }
 
+    /// The time-out the IO failed with, once a threshold of
+    /// [`time_out_on`](super::IdleIo::time_out_on) was reached; `None` before. For a server
+    /// that handed the IO to hyper: hyper reads a failed read between requests as the peer
+    /// hanging up, and returns no error for it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::io::{IdleIo, IdleKind};
+    /// use tokio::io::AsyncReadExt;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let (client, _server) = tokio::io::duplex(64);
+    /// let mut io = IdleIo::new(client)
+    ///     .read_idle(Duration::from_secs(5))
+    ///     .time_out_on(IdleKind::Read);
+    /// let handle = io.handle();
+    /// let connection = tokio::spawn(async move { io.read(&mut [0; 8]).await });
+    /// assert!(connection.await.unwrap().is_err());
+    /// assert_eq!(handle.timed_out().unwrap().kind(), IdleKind::Read);
+    /// # }
+    /// ```
+    pub fn timed_out(&self) -> Option<IdleTimedOut> {
+        self.shared.timed_out()
+    }
+
     /// `true` once the `IdleIo` was dropped (or unwrapped with `into_inner`).
     ///
     /// ```
@@ -327,6 +405,7 @@ impl fmt::Debug for IdleHandle {
             .field("all_idle", &self.threshold(IdleKind::All))
             .field("last_read", &self.last_read())
             .field("last_write", &self.last_write())
+            .field("timed_out", &self.timed_out())
             .field("closed", &self.is_closed())
             .finish()
     }

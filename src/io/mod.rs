@@ -63,7 +63,10 @@
 //!
 //! [`IdleHandle::set_threshold`] changes one while the connection runs, from any task: a
 //! hyper service that streams a long response lifts the read threshold for its connection.
-//! The new threshold is measured from the last activity (or the last event) of its kind.
+//! A changed threshold is measured from the last activity (or the last event) of its kind; one
+//! set where none was counts from the moment it is set, if that is later. Code that does not
+//! own the IO learns of a time-out from [`IdleHandle::timed_out`], and finds it in a wrapping
+//! error (hyper's) with [`IdleTimedOut::find_in`].
 //!
 //! # Precision
 //!
@@ -150,6 +153,42 @@ impl IdleTimedOut {
         self.kind
     }
 
+    /// Finds the time-out in an error's chain: in `error` itself, or in the
+    /// [`io::Error`] of any error its [`source`](std::error::Error::source)s lead to (hyper
+    /// wraps the IO's error in its own). `io::Error::source` skips the error it wraps, so
+    /// walking the sources alone never meets it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::io::{IdleIo, IdleKind, IdleTimedOut};
+    /// use tokio::io::AsyncReadExt;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let (client, _server) = tokio::io::duplex(64);
+    /// let mut io = IdleIo::new(client)
+    ///     .all_idle(Duration::from_secs(60))
+    ///     .time_out_on(IdleKind::All);
+    /// let error = io.read(&mut [0; 8]).await.unwrap_err();
+    /// let idle = IdleTimedOut::find_in(&error).unwrap();
+    /// assert_eq!(idle.kind(), IdleKind::All);
+    /// assert_eq!(IdleTimedOut::find_in(&std::io::Error::other("reset")), None);
+    /// # }
+    /// ```
+    pub fn find_in(error: &(dyn std::error::Error + 'static)) -> Option<IdleTimedOut> {
+        std::iter::successors(Some(error), |error| error.source()).find_map(|error| {
+            let inner = match error.downcast_ref::<io::Error>() {
+                Some(io) => io
+                    .get_ref()
+                    .map(|inner| inner as &(dyn std::error::Error + 'static)),
+                None => Some(error),
+            };
+            inner
+                .and_then(|inner| inner.downcast_ref::<IdleTimedOut>())
+                .copied()
+        })
+    }
+
     /// Its length, as it was when it was reached.
     ///
     /// ```
@@ -221,6 +260,12 @@ struct Idle {
     // `Unpin` when its IO is (hyper and `AsyncReadExt` need that), and made at the first
     // operation that waits for a time-out: an `IdleIo` without one never allocates it.
     timer: Option<Pin<Box<Timer>>>,
+    // What the timer wakes: the shared state, which wakes the read side and the write side.
+    // Made once, so a pending operation does not clone an `Arc` to poll the timer.
+    timer_waker: Waker,
+    // The waker last parked for each side, and the count of takings it was parked after: a
+    // side polled again by the same task skips the lock.
+    parked: [Option<(Waker, u64)>; 2],
     shared: Owner,
     // The kinds that fail the IO, as bits `1 << kind`.
     time_out_on: u8,
@@ -247,11 +292,14 @@ impl<T> IdleIo<T> {
     /// assert_eq!(io.threshold(IdleKind::All), None);
     /// ```
     pub fn new(io: T) -> Self {
+        let shared = Shared::new();
         Self {
             io,
             idle: Idle {
                 timer: None,
-                shared: Owner(Shared::new()),
+                timer_waker: Waker::from(shared.clone()),
+                parked: [None, None],
+                shared: Owner(shared),
                 time_out_on: 0,
                 timed_out: None,
             },
@@ -521,14 +569,16 @@ impl Idle {
             }
         }
         // Parked first: a threshold set or shortened from now on wakes this operation.
-        shared.park_io(side, cx.waker());
+        let parked = &mut self.parked[side as usize];
+        match parked {
+            Some((waker, wakes)) if waker.will_wake(cx.waker()) && shared.parked_since(*wakes) => {}
+            _ => *parked = Some((cx.waker().clone(), shared.park_io(side, cx.waker()))),
+        }
         let Some((due, kind)) = earliest else {
             self.timer = None;
             return Poll::Pending;
         };
-        // The timer wakes the shared state, which wakes the read side and the write side.
-        let waker = Waker::from(shared.clone());
-        let mut timer_cx = Context::from_waker(&waker);
+        let mut timer_cx = Context::from_waker(&self.timer_waker);
         let at = instant_at(shared.origin, due);
         let timer = self.timer.get_or_insert_with(|| Box::pin(Timer::new()));
         if timer.as_mut().poll_until(&mut timer_cx, at).is_pending() {
@@ -539,6 +589,7 @@ impl Idle {
             threshold: shared.threshold(kind).unwrap_or_default(),
         };
         self.timed_out = Some(idle);
+        shared.time_out(idle);
         Poll::Ready(Err(idle.into()))
     }
 }
