@@ -169,6 +169,7 @@ async fn serve(
 async fn connection(io: IdleIo<TcpStream>, peer: SocketAddr, log: Log, names: Names, fates: Fates) {
     let accepted = Instant::now();
     let handle = io.handle();
+    let handle_after = io.handle();
     let service = hyper::service::service_fn(move |request| {
         let handle = handle.clone();
         async move { Ok::<_, Infallible>(respond(request, handle, log)) }
@@ -186,48 +187,36 @@ async fn connection(io: IdleIo<TcpStream>, peer: SocketAddr, log: Log, names: Na
         .unwrap_or("unknown");
     let lived = accepted.elapsed().as_millis();
     // The fate in full for the log, and in short for the summary. On a keep-alive connection
-    // idle between requests hyper takes a failed read for the peer's hang-up, not an error;
-    // the time-out shows because the `IdleIo` then refuses hyper's flush too, which hyper
-    // reports as "error writing a body".
-    let (fate, short) = match &served {
-        Ok(()) => ("closed cleanly".to_owned(), "closed cleanly".to_owned()),
-        Err(error) => match idle_timed_out(error) {
-            Some(idle) => (
+    // idle between requests hyper takes a failed read for the peer's hang-up, not an error,
+    // so the handle, not hyper's result, is what says the connection timed out; hyper's
+    // error, when there is one, holds it too (`IdleTimedOut::find_in`).
+    let hyper_says = match &served {
+        Ok(()) => "no error".to_owned(),
+        Err(error) => chain(error),
+    };
+    let timed_out = served
+        .as_ref()
+        .err()
+        .and_then(|error| IdleTimedOut::find_in(error));
+    let (fate, short) = match handle_after.timed_out() {
+        Some(idle) => {
+            assert!(timed_out.is_none_or(|found| found == idle));
+            (
                 format!(
-                    "timed out, {} idle for {:?} (hyper: {})",
-                    kind(idle.kind()),
-                    idle.threshold(),
-                    chain(error)
+                    "timed out, {} for {:?} (hyper: {hyper_says})",
+                    idle.kind(),
+                    idle.threshold()
                 ),
-                format!("timed out {} idle", kind(idle.kind())),
-            ),
-            None => (format!("failed: {}", chain(error)), "failed".to_owned()),
-        },
+                format!("timed out {}", idle.kind()),
+            )
+        }
+        None if served.is_ok() => ("closed cleanly".to_owned(), "closed cleanly".to_owned()),
+        None => (format!("failed: {hyper_says}"), "failed".to_owned()),
     };
     log.line(format_args!(
         "server: {name} connection ended after {lived} ms: {fate}"
     ));
     fates.lock().unwrap().insert(name, short);
-}
-
-/// The `IdleTimedOut` in an error's chain, if there is one. hyper wraps the IO's error; and
-/// an `io::Error`'s `source()` is its inner error's source, not the inner error itself, so
-/// each `io::Error` of the chain is looked into with `get_ref`.
-fn idle_timed_out(error: &(dyn Error + 'static)) -> Option<IdleTimedOut> {
-    let mut next = Some(error);
-    while let Some(error) = next {
-        if let Some(idle) = error.downcast_ref::<IdleTimedOut>() {
-            return Some(*idle);
-        }
-        let inner = error
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref());
-        if let Some(idle) = inner.and_then(|inner| inner.downcast_ref::<IdleTimedOut>()) {
-            return Some(*idle);
-        }
-        next = error.source();
-    }
-    None
 }
 
 /// An error and its sources, as one line.
@@ -239,14 +228,6 @@ fn chain(error: &(dyn Error + 'static)) -> String {
         next = error.source();
     }
     line
-}
-
-fn kind(kind: IdleKind) -> &'static str {
-    match kind {
-        IdleKind::Read => "read",
-        IdleKind::Write => "write",
-        IdleKind::All => "all",
-    }
 }
 
 type Body = UnsyncBoxBody<Bytes, Infallible>;
@@ -307,15 +288,9 @@ impl LiftedRead {
 
 impl Drop for LiftedRead {
     fn drop(&mut self) {
-        // A threshold is measured from the last activity of its kind, here the request read
-        // about two seconds ago: restoring `READ` as it was would time the connection out at
-        // its next read, before the client can send another request or hang up. So the
-        // restored threshold counts from now: `READ` plus the silence so far. (The next
-        // request's `respond` does not set it back to `READ`: this server's SSE clients
-        // send none.)
-        let silence = self.handle.last_read().elapsed();
-        self.handle
-            .set_threshold(IdleKind::Read, Some(silence + READ));
+        // A threshold set where none was counts from now, not from the request read seconds
+        // ago: the stream's time is not counted as silence.
+        self.handle.set_threshold(IdleKind::Read, Some(READ));
         self.log.line(format_args!(
             "server: /events stream ended: read threshold restored, {READ:?} from now"
         ));
