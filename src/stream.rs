@@ -57,8 +57,7 @@
 //!
 //! A `tokio::sync::mpsc::Receiver` is not a `Stream` itself: wrap it with
 //! `futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))`, or with tokio-stream's
-//! `ReceiverStream`. To tell [`keepalive`]'s injected items from the source's, map the source
-//! into an enum first (`source.map(Out::Line).keepalive(period, || Out::Ping)`).
+//! `ReceiverStream`.
 //!
 //! # Sources that are always ready
 //!
@@ -100,7 +99,7 @@ mod settle;
 pub use debounce::Debounce;
 pub use debounce_batch::DebounceBatch;
 pub use idle_timeout::{Elapsed, IdleTimeout};
-pub use keepalive::Keepalive;
+pub use keepalive::{Keepalive, KeepaliveItem};
 
 /// Timing adapters for every [`Stream`]: [`debounce`](Self::debounce),
 /// [`debounce_batch`](Self::debounce_batch), [`idle_timeout`](Self::idle_timeout),
@@ -341,11 +340,16 @@ pub trait StreamDeadlineExt: Stream {
         IdleTimeout::new(self, timeout)
     }
 
-    /// Passes the items, and yields `make_item()` after each `period` with no item.
+    /// Passes the items as [`KeepaliveItem::Source`], and yields `make_item()` as
+    /// [`KeepaliveItem::Injected`] after each `period` with no item.
     ///
     /// The first period starts at the first poll, so the first injected item comes a full
     /// period after it; each item, the source's or an injected one, restarts the period. The
     /// stream ends when the source ends. A period below a millisecond is raised to one.
+    ///
+    /// Both variants carry the source's item type: write every item the same way with
+    /// [`into_inner`](KeepaliveItem::into_inner), or tell the keep-alives apart with
+    /// [`is_injected`](KeepaliveItem::is_injected) (to count them, or to log only real events).
     ///
     /// ```text
     /// keepalive(100, || ping); first poll at 0; p is an injected ping
@@ -377,16 +381,18 @@ pub trait StreamDeadlineExt: Stream {
     /// .chain(futures_util::stream::pending());
     /// let sse = events.keepalive(Duration::from_secs(15), || String::from(": keepalive\n\n"));
     /// let mut sse = std::pin::pin!(sse);
-    /// let mut sent = Vec::new();
+    /// let (mut sent, mut keepalives) = (Vec::new(), 0);
     /// for _ in 0..3 {
     ///     let line = sse.next().await.unwrap();
-    ///     sent.push((start.elapsed().as_secs(), line));
+    ///     keepalives += usize::from(line.is_injected());
+    ///     sent.push((start.elapsed().as_secs(), line.into_inner()));
     /// }
     /// assert_eq!(sent, [
     ///     (15, String::from(": keepalive\n\n")),
     ///     (20, String::from("data: ready\n\n")),
     ///     (35, String::from(": keepalive\n\n")),
     /// ]);
+    /// assert_eq!(keepalives, 2);
     /// # }
     /// ```
     ///

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::{Feed, fed, in_ms, ms, record};
 use deadlines::stream::{
-    Debounce, DebounceBatch, Elapsed, IdleTimeout, Keepalive, StreamDeadlineExt,
+    Debounce, DebounceBatch, Elapsed, IdleTimeout, Keepalive, KeepaliveItem, StreamDeadlineExt,
 };
 use futures_core::stream::{BoxStream, FusedStream, Stream};
 use futures_util::StreamExt as _;
@@ -197,7 +197,12 @@ fn adapters_built_outside_a_runtime_keep_their_timelines_inside_one() {
         let kept_alive = kept_alive.await.unwrap();
         assert_eq!(
             in_ms(&kept_alive),
-            [(150, '.'), (220, 'a'), (320, '.'), (420, '.')]
+            [
+                (150, KeepaliveItem::Injected('.')),
+                (220, KeepaliveItem::Source('a')),
+                (320, KeepaliveItem::Injected('.')),
+                (420, KeepaliveItem::Injected('.')),
+            ]
         );
         assert_eq!(kept_alive.ended, Some(ms(450)));
     });
@@ -222,7 +227,7 @@ async fn adapters_compose_and_can_be_spawned() {
     assert_eq!(d, [1, 3]);
     assert_eq!(b, [vec![1, 2, 3]]);
     assert_eq!(w, [Ok(1), Ok(2), Ok(3)]);
-    assert_eq!(k, [1, 2, 3]);
+    assert_eq!(k, [1, 2, 3].map(KeepaliveItem::Source));
 
     let mut boxed = boxed_debounce(futures_util::stream::iter(vec![7, 8]).boxed());
     assert_eq!(boxed.next().await, Some(8));
