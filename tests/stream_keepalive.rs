@@ -101,10 +101,7 @@ async fn a_zero_period_is_raised_to_a_millisecond() {
     let start = Instant::now();
     let source = futures_util::stream::pending::<char>();
     let out = record(start, source.keepalive(Duration::ZERO, || 'p'), ms(5)).await;
-    assert_eq!(
-        in_ms(&out),
-        [1, 2, 3, 4, 5].map(|at| (at, Injected('p')))
-    );
+    assert_eq!(in_ms(&out), [1, 2, 3, 4, 5].map(|at| (at, Injected('p'))));
 }
 
 #[tokio::test(start_paused = true)]
