@@ -60,6 +60,14 @@
 //! `futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))`, or with tokio-stream's
 //! `ReceiverStream`.
 //!
+//! # Telling injected items apart
+//!
+//! [`keepalive`] yields each item as a [`KeepaliveItem`]: `Source(item)` for the source's,
+//! `Injected(item)` for those it made after a silent period, so a handler that counts or
+//! logs the keep-alives matches on it, and one that writes every item alike calls
+//! [`into_inner`](KeepaliveItem::into_inner). [`ping_pong`] yields `Ok(Liveness::Item(..))`
+//! for the source's items and `Ok(Liveness::Ping)` when it is time to ping the peer.
+//!
 //! # Sources that are always ready
 //!
 //! [`debounce`] and [`debounce_batch`] take items until the source returns `Pending`. A Tokio
@@ -104,6 +112,12 @@ pub use debounce_batch::DebounceBatch;
 pub use idle_timeout::{Elapsed, IdleTimeout};
 pub use keepalive::{Keepalive, KeepaliveItem};
 pub use ping_pong::{Liveness, PeerDead, PingPong};
+
+/// The shortest period of [`keepalive`](StreamDeadlineExt::keepalive) and interval of
+/// [`ping_pong`](StreamDeadlineExt::ping_pong): Tokio's timer granularity. A zero period
+/// would yield an item at every poll, and a consumer looping on the stream would never yield
+/// to its runtime.
+const MIN_PERIOD: Duration = Duration::from_millis(1);
 
 /// Timing adapters for every [`Stream`]: [`debounce`](Self::debounce),
 /// [`debounce_batch`](Self::debounce_batch), [`idle_timeout`](Self::idle_timeout),

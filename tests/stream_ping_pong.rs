@@ -529,6 +529,12 @@ async fn size_hint_and_debug() {
         format!("{p:?}"),
         "PingPong { interval: 100ms, timeout: 0ns, state: Unpolled, .. }"
     );
+    // The durations as the adapter uses them: raised to a millisecond, saturated at 30 years.
+    let extremes = futures_util::stream::iter([1]).ping_pong(Duration::ZERO, Duration::MAX);
+    assert_eq!(
+        format!("{extremes:?}"),
+        "PingPong { interval: 1ms, timeout: 946080000s, state: Unpolled, .. }"
+    );
     let p = p.pong_when(|_: &i32| false);
     assert!(format!("{p:?}").starts_with("PingPong { interval: 100ms"));
     let mut p = std::pin::pin!(p);

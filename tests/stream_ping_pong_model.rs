@@ -32,11 +32,18 @@ enum Op {
 }
 
 fn op(scale: u64) -> impl Strategy<Value = Op> {
-    let step =
-        (0u64..16, 0u64..500).prop_map(move |(eighths, jitter)| scale * eighths / 8 + jitter);
+    // Steps of whole eighths of the larger duration, often with no jitter, and whole
+    // milliseconds: so polls land exactly on the instants the adapter judges.
+    let jitter = prop_oneof![Just(0u64), 0u64..500];
+    let step = (0u64..16, jitter).prop_map(move |(eighths, jitter)| scale * eighths / 8 + jitter);
+    let advance = prop_oneof![
+        0u64..2_000,
+        0u64..30_000,
+        (0u64..30).prop_map(|n| n * 1_000)
+    ];
     prop_oneof![
         5 => any::<bool>().prop_map(Op::Push),
-        6 => prop_oneof![0u64..2_000, 0u64..30_000].prop_map(Op::Advance),
+        6 => advance.prop_map(Op::Advance),
         7 => Just(Op::Poll),
         4 => (any::<bool>(), step).prop_map(|(pong, step)| Op::Tick(pong, step)),
         1 => Just(Op::End),
@@ -44,7 +51,12 @@ fn op(scale: u64) -> impl Strategy<Value = Op> {
 }
 
 fn duration() -> impl Strategy<Value = u64> {
-    prop_oneof![1 => Just(0u64), 1 => 0u64..2_000, 4 => 0u64..20_000]
+    prop_oneof![
+        1 => Just(0u64),
+        1 => 0u64..2_000,
+        3 => 0u64..20_000,
+        3 => (0u64..20).prop_map(|n| n * 1_000),
+    ]
 }
 
 fn case() -> impl Strategy<Value = (u64, u64, Vec<Op>)> {

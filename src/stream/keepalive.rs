@@ -10,13 +10,10 @@ use futures_core::stream::{FusedStream, Stream};
 use pin_project_lite::pin_project;
 use tokio::time::Instant;
 
+use super::MIN_PERIOD;
 use super::access::delegate_access_inner;
 use crate::clock::{FAR_FUTURE, saturating_after};
 use crate::timer::Timer;
-
-/// The shortest period: Tokio's timer granularity. A zero period would inject an item at
-/// every poll, and a consumer looping on the stream would never yield to its runtime.
-pub(super) const MIN_PERIOD: Duration = Duration::from_millis(1);
 
 /// An item of [`Keepalive`]: one of the source's, or one it injected after a silent period.
 ///

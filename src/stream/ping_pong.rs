@@ -11,8 +11,8 @@ use futures_core::stream::{FusedStream, Stream};
 use pin_project_lite::pin_project;
 use tokio::time::Instant;
 
+use super::MIN_PERIOD;
 use super::access::delegate_access_inner;
-use super::keepalive::MIN_PERIOD;
 use crate::clock::{FAR_FUTURE, saturating_after};
 use crate::timer::Timer;
 
