@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use deadlines::io::{IdleHandle, IdleIo, IdleKind, IdleTimedOut};
-use deadlines::stream::StreamDeadlineExt;
+use deadlines::stream::{KeepaliveItem, StreamDeadlineExt};
 use futures_core::Stream;
 use futures_util::StreamExt;
 use http_body_util::combinators::UnsyncBoxBody;
@@ -257,9 +257,12 @@ fn respond(request: Request<Incoming>, handle: IdleHandle, log: Log) -> Response
 }
 
 /// The SSE events: the source, with a keep-alive comment after each `KEEPALIVE` of silence.
-/// The one place that knows the `keepalive` adapter's item type.
+/// `keepalive` marks the comments it injected (`KeepaliveItem::Injected`); on the wire both
+/// are text, so the marks come off here.
 fn sse_events() -> impl Stream<Item = String> + Send {
-    sse_source().keepalive(KEEPALIVE, || ": keep-alive\n\n".to_owned())
+    sse_source()
+        .keepalive(KEEPALIVE, || ": keep-alive\n\n".to_owned())
+        .map(KeepaliveItem::into_inner)
 }
 
 /// `DATA_LINES` events, `EVERY` apart but for one `PAUSE`.

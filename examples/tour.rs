@@ -40,7 +40,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use deadlines::stream::StreamDeadlineExt;
+use deadlines::stream::{KeepaliveItem, StreamDeadlineExt};
 use deadlines::{
     Deadline, DrainReport, Expired, Heartbeat, Keepalives, Shutdown, TaskExit, TaskSet, Watchdog,
 };
@@ -656,12 +656,6 @@ impl Server {
     }
 }
 
-/// A line the connection writes: one of the server's, or one the keep-alive adapter injected.
-enum Out {
-    Line(String),
-    KeepAlive,
-}
-
 /// The server side of one client.
 struct Connection {
     id: u64,
@@ -681,9 +675,9 @@ impl Connection {
     async fn run(mut self, stream: TcpStream, mut outgoing: mpsc::UnboundedReceiver<String>) {
         let (read, mut write) = stream.into_split();
         let mut lines = BufReader::new(read).lines();
+        // Each line comes out marked: the server's (`Source`) or a keep-alive (`Injected`).
         let outgoing = futures_util::stream::poll_fn(move |cx| outgoing.poll_recv(cx))
-            .map(Out::Line)
-            .keepalive(KEEPALIVE_PERIOD, || Out::KeepAlive);
+            .keepalive(KEEPALIVE_PERIOD, || KEEP_ALIVE.to_owned());
         let mut outgoing = pin!(outgoing);
         let closed_by_server = loop {
             tokio::select! {
@@ -735,10 +729,10 @@ impl Connection {
         } // `ping` and `pong` only keep the session alive
     }
 
-    fn render(&mut self, out: Out) -> String {
+    fn render(&mut self, out: KeepaliveItem<String>) -> String {
         match out {
-            Out::Line(line) => line,
-            Out::KeepAlive => {
+            KeepaliveItem::Source(line) => line,
+            KeepaliveItem::Injected(line) => {
                 self.keepalives += 1;
                 if self.keepalives == 1 {
                     let name = &self.name;
@@ -746,7 +740,7 @@ impl Connection {
                     let what = format!("first {KEEP_ALIVE:?} to {name}: {why}");
                     self.log.say("[.keepalive]", what);
                 }
-                KEEP_ALIVE.to_owned()
+                line
             }
         }
     }

@@ -31,6 +31,8 @@ args_for() {
         src/watchdog.rs | src/heartbeat.rs) tests "${watchdog[@]}" api_types api_no_runtime ;;
         src/keepalive/*.rs) tests "${keepalives[@]}" api_types api_no_runtime ;;
         src/stream/burst.rs | src/stream/settle.rs) tests stream_debounce stream_debounce_batch stream_debounce_model stream_api ;;
+        src/stream/ping_pong.rs) tests stream_ping_pong stream_ping_pong_model stream_api api_types ;;
+        src/stream/keepalive.rs) tests stream_keepalive stream_timeout_model stream_api api_types clock_far_future ;;
         *) echo "no test list for $1" >&2; exit 2 ;;
     esac
 }

@@ -1,13 +1,14 @@
-//! Stream adapters on Tokio time: [`debounce`], [`debounce_batch`], [`idle_timeout`] and
-//! [`keepalive`], from the extension trait [`StreamDeadlineExt`], implemented for every
-//! [`Stream`].
+//! Stream adapters on Tokio time: [`debounce`], [`debounce_batch`], [`idle_timeout`],
+//! [`keepalive`] and [`ping_pong`], from the extension trait [`StreamDeadlineExt`],
+//! implemented for every [`Stream`].
 //!
 //! | adapter | for | yields |
 //! |---|---|---|
 //! | [`debounce`] | act once a burst settles; the latest state at most every so often (with `max_wait`) | the latest item of each burst |
 //! | [`debounce_batch`] | coalesce file-system events | every item of each burst, as one `Vec` |
 //! | [`idle_timeout`] | notice a silent connection | items as `Ok`, one `Err(Elapsed)` per silent gap |
-//! | [`keepalive`] | server-sent-event comments, websocket pings | items, and one of yours after each silent period |
+//! | [`keepalive`] | server-sent-event comments, outbound keep-alives | items as `Source`, and one of yours as `Injected` after each silent period |
+//! | [`ping_pong`] | websocket liveness: ping a silent peer, drop one that does not answer | items as `Ok(Item)`, `Ok(Ping)` after a silent interval, `Err(PeerDead)` (then the end) when a ping goes unanswered |
 //!
 //! ```
 //! use std::time::Duration;
@@ -57,8 +58,15 @@
 //!
 //! A `tokio::sync::mpsc::Receiver` is not a `Stream` itself: wrap it with
 //! `futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))`, or with tokio-stream's
-//! `ReceiverStream`. To tell [`keepalive`]'s injected items from the source's, map the source
-//! into an enum first (`source.map(Out::Line).keepalive(period, || Out::Ping)`).
+//! `ReceiverStream`.
+//!
+//! # Telling injected items apart
+//!
+//! [`keepalive`] yields each item as a [`KeepaliveItem`]: `Source(item)` for the source's,
+//! `Injected(item)` for those it made after a silent period, so a handler that counts or
+//! logs the keep-alives matches on it, and one that writes every item alike calls
+//! [`into_inner`](KeepaliveItem::into_inner). [`ping_pong`] yields `Ok(Liveness::Item(..))`
+//! for the source's items and `Ok(Liveness::Ping)` when it is time to ping the peer.
 //!
 //! # Sources that are always ready
 //!
@@ -84,6 +92,7 @@
 //! [`debounce_batch`]: StreamDeadlineExt::debounce_batch
 //! [`idle_timeout`]: StreamDeadlineExt::idle_timeout
 //! [`keepalive`]: StreamDeadlineExt::keepalive
+//! [`ping_pong`]: StreamDeadlineExt::ping_pong
 
 use std::time::Duration;
 
@@ -95,16 +104,24 @@ mod debounce;
 mod debounce_batch;
 mod idle_timeout;
 mod keepalive;
+mod ping_pong;
 mod settle;
 
 pub use debounce::Debounce;
 pub use debounce_batch::DebounceBatch;
 pub use idle_timeout::{Elapsed, IdleTimeout};
-pub use keepalive::Keepalive;
+pub use keepalive::{Keepalive, KeepaliveItem};
+pub use ping_pong::{Liveness, PeerDead, PingPong};
+
+/// The shortest period of [`keepalive`](StreamDeadlineExt::keepalive) and interval of
+/// [`ping_pong`](StreamDeadlineExt::ping_pong): Tokio's timer granularity. A zero period
+/// would yield an item at every poll, and a consumer looping on the stream would never yield
+/// to its runtime.
+const MIN_PERIOD: Duration = Duration::from_millis(1);
 
 /// Timing adapters for every [`Stream`]: [`debounce`](Self::debounce),
 /// [`debounce_batch`](Self::debounce_batch), [`idle_timeout`](Self::idle_timeout),
-/// [`keepalive`](Self::keepalive).
+/// [`keepalive`](Self::keepalive), [`ping_pong`](Self::ping_pong).
 ///
 /// Bring it into scope beside `futures::StreamExt` or `tokio_stream::StreamExt`: no method
 /// name is shared with them. (`futures_time::stream::StreamExt` also has a `debounce`; call
@@ -341,11 +358,16 @@ pub trait StreamDeadlineExt: Stream {
         IdleTimeout::new(self, timeout)
     }
 
-    /// Passes the items, and yields `make_item()` after each `period` with no item.
+    /// Passes the items as [`KeepaliveItem::Source`], and yields `make_item()` as
+    /// [`KeepaliveItem::Injected`] after each `period` with no item.
     ///
     /// The first period starts at the first poll, so the first injected item comes a full
     /// period after it; each item, the source's or an injected one, restarts the period. The
     /// stream ends when the source ends. A period below a millisecond is raised to one.
+    ///
+    /// Both variants carry the source's item type: write every item the same way with
+    /// [`into_inner`](KeepaliveItem::into_inner), or tell the keep-alives apart with
+    /// [`is_injected`](KeepaliveItem::is_injected) (to count them, or to log only real events).
     ///
     /// ```text
     /// keepalive(100, || ping); first poll at 0; p is an injected ping
@@ -377,16 +399,18 @@ pub trait StreamDeadlineExt: Stream {
     /// .chain(futures_util::stream::pending());
     /// let sse = events.keepalive(Duration::from_secs(15), || String::from(": keepalive\n\n"));
     /// let mut sse = std::pin::pin!(sse);
-    /// let mut sent = Vec::new();
+    /// let (mut sent, mut keepalives) = (Vec::new(), 0);
     /// for _ in 0..3 {
     ///     let line = sse.next().await.unwrap();
-    ///     sent.push((start.elapsed().as_secs(), line));
+    ///     keepalives += usize::from(line.is_injected());
+    ///     sent.push((start.elapsed().as_secs(), line.into_inner()));
     /// }
     /// assert_eq!(sent, [
     ///     (15, String::from(": keepalive\n\n")),
     ///     (20, String::from("data: ready\n\n")),
     ///     (35, String::from(": keepalive\n\n")),
     /// ]);
+    /// assert_eq!(keepalives, 2);
     /// # }
     /// ```
     ///
@@ -399,6 +423,117 @@ pub trait StreamDeadlineExt: Stream {
         F: FnMut() -> Self::Item,
     {
         Keepalive::new(self, period, make_item)
+    }
+
+    /// Ping/pong liveness for a stream of inbound messages (a websocket): asks for a ping
+    /// after `interval` with no sign of life, and declares the peer dead if none follows
+    /// within `timeout`.
+    ///
+    /// Every item passes through as `Ok(`[`Liveness::Item`]`(item))`. The first interval
+    /// starts at the first poll; every item that counts as a sign of life (by default every
+    /// item; only some with [`pong_when`](PingPong::pong_when)) restarts it. When an interval
+    /// passes with no sign of life, the stream yields `Ok(`[`Liveness::Ping`]`)` once: send a
+    /// ping to the peer then. If a sign of life comes within `timeout` of the poll that
+    /// yielded the ping, the pending death is cancelled and a new interval starts from that
+    /// item; otherwise the stream yields `Err(`[`PeerDead`]`)`, then `None` forever, without
+    /// polling the source again. One ping per silent stretch: no other ping is asked for
+    /// while it waits for the answer. When the source ends, the stream ends, with no death.
+    ///
+    /// ```text
+    /// ping_pong(100, 50); first poll at 0; a passes as Ok(Item(a)), b is the peer's pong;
+    /// P is Ok(Ping), D is Err(PeerDead), then None
+    ///
+    /// time (ms)           0    50   100  150  200  250  300  350  400  450
+    ///                     |----|----|----|----|----|----|----|----|----|
+    /// source                 a            b
+    /// output                 a         P  b         P    D
+    /// ```
+    ///
+    /// A ping at 130 (an interval after a), answered by b at 160, so the next interval runs
+    /// from 160: a ping at 260, unanswered, and the peer is dead at 310, the ping's instant
+    /// plus the timeout.
+    ///
+    /// Items ready at a poll are taken before the instant is judged, as in the other
+    /// adapters: an item that is ready when the poll finds the timeout over still counts. A
+    /// consumer that polls late gets the ping late, and the timeout runs from the poll that
+    /// yielded it (the ping could not be sent before): a poll later than interval plus
+    /// timeout yields the ping, not the death.
+    ///
+    /// An `interval` below a millisecond is raised to a millisecond, so it cannot spin. A
+    /// zero `timeout` declares the peer dead at the first poll after the one that yielded
+    /// the ping, unless a sign of life is ready at that poll. Durations saturate at about 30
+    /// years (effectively never): `Duration::MAX` neither panics nor spins.
+    ///
+    /// # Examples
+    ///
+    /// A peer that says hello, answers the first ping two seconds late, then falls silent:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::stream::{Liveness, StreamDeadlineExt};
+    /// use futures_util::StreamExt;
+    /// use tokio::time::{Instant, sleep};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let start = Instant::now();
+    /// let inbound = futures_util::stream::iter(["hello"])
+    ///     .chain(futures_util::stream::once(async {
+    ///         sleep(Duration::from_secs(32)).await;
+    ///         "pong"
+    ///     }))
+    ///     .chain(futures_util::stream::pending());
+    /// let inbound = inbound.ping_pong(Duration::from_secs(30), Duration::from_secs(10));
+    /// let mut inbound = std::pin::pin!(inbound);
+    /// let mut log = Vec::new();
+    /// while let Some(event) = inbound.next().await {
+    ///     let what = match event {
+    ///         Ok(Liveness::Item(message)) => message.to_owned(),
+    ///         Ok(Liveness::Ping) => String::from("send a ping"),
+    ///         Err(dead) => format!("close: {dead}"),
+    ///     };
+    ///     log.push((start.elapsed().as_secs(), what));
+    /// }
+    /// let log: Vec<_> = log.iter().map(|(at, what)| (*at, what.as_str())).collect();
+    /// assert_eq!(log, [
+    ///     (0, "hello"),
+    ///     (30, "send a ping"),
+    ///     (32, "pong"),
+    ///     (62, "send a ping"),
+    ///     (72, "close: peer did not answer a ping in time"),
+    /// ]);
+    /// # }
+    /// ```
+    ///
+    /// With a websocket (`tokio_tungstenite`), split the `WebSocketStream` into its sink and
+    /// its stream, and wrap the stream: `read.ping_pong(interval, timeout)`, with
+    /// `.pong_when(|m| matches!(m, Ok(Message::Pong(_))))` if only pongs should count (by
+    /// default any inbound frame does, and a read error item counts too; end the loop on
+    /// it). Then loop on `next()` in a `select!` beside the outbound work: on
+    /// `Ok(Liveness::Item(Ok(message)))` handle the message; on `Ok(Liveness::Ping)` send
+    /// `Message::Ping` through the sink (tungstenite answers the peer's pings by itself);
+    /// on `Err(PeerDead)` send `Message::Close` and drop the connection, or turn it into an
+    /// `io::Error` of kind `TimedOut` with `?`.
+    ///
+    /// # Cancel safety
+    ///
+    /// `next()` on it is cancel safe: a ping or a death decided is yielded by the poll that
+    /// decides it, so none is lost to a `select!` that drops the `next()` future.
+    ///
+    /// # Precision
+    ///
+    /// See [the module docs](self#precision): the ping and the death come at the first poll
+    /// at or after their instants, at most about a millisecond late from Tokio's timer.
+    ///
+    /// # Panics
+    ///
+    /// Polling it outside a Tokio runtime with the time driver enabled, or if the predicate
+    /// of `pong_when` panics. No `Duration` panics.
+    fn ping_pong(self, interval: Duration, timeout: Duration) -> PingPong<Self>
+    where
+        Self: Sized,
+    {
+        PingPong::new(self, interval, timeout)
     }
 }
 

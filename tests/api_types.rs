@@ -148,3 +148,49 @@ async fn keepalives_debug_names_its_state() {
         "{set:?}"
     );
 }
+
+// The stream adapters' item and error types, nameable from `deadlines::stream` (the adapters
+// themselves are covered by `tests/stream_api.rs`).
+fn liveness_of(item: Result<deadlines::stream::Liveness<u8>, deadlines::stream::PeerDead>) -> bool {
+    item.is_ok_and(|item| item.is_ping())
+}
+fn keepalive_item_of(item: deadlines::stream::KeepaliveItem<u8>) -> bool {
+    item.is_injected()
+}
+
+#[test]
+fn stream_item_types_are_nameable_send_sync_copy_and_debug() {
+    use deadlines::stream::{KeepaliveItem, Liveness, PeerDead, PingPong};
+    is_send_sync::<Liveness<String>>();
+    is_send_sync::<KeepaliveItem<String>>();
+    is_send_sync::<PeerDead>();
+    is_send_sync::<PingPong<futures_util::stream::Pending<u8>>>();
+    fn is_copy<T: Copy + Eq + std::hash::Hash>() {}
+    is_copy::<Liveness<u8>>();
+    is_copy::<KeepaliveItem<u8>>();
+    is_copy::<PeerDead>();
+    // `Debug` whatever the source, and for the items when the item is.
+    struct NotDebug;
+    impl futures_core::Stream for NotDebug {
+        type Item = u8;
+        fn poll_next(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<u8>> {
+            std::task::Poll::Pending
+        }
+    }
+    is_debug::<PingPong<NotDebug>>();
+    assert_eq!(format!("{:?}", Liveness::Item(3u8)), "Item(3)");
+    assert_eq!(format!("{:?}", Liveness::<u8>::Ping), "Ping");
+    assert_eq!(format!("{:?}", KeepaliveItem::Injected(3u8)), "Injected(3)");
+    assert_eq!(format!("{:?}", KeepaliveItem::Source(3u8)), "Source(3)");
+    assert!(liveness_of(Ok(Liveness::Ping)));
+    assert!(!liveness_of(Ok(Liveness::Item(1))));
+    assert!(keepalive_item_of(KeepaliveItem::Injected(0)));
+    assert!(!keepalive_item_of(KeepaliveItem::Source(0)));
+    assert_eq!(Liveness::Item(3u8).into_item(), Some(3));
+    assert_eq!(Liveness::<u8>::Ping.into_item(), None);
+    assert_eq!(*KeepaliveItem::Source(3u8).get(), 3);
+    assert_eq!(KeepaliveItem::Injected(4u8).into_inner(), 4);
+}

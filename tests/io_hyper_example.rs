@@ -1,7 +1,6 @@
 //! Runs `examples/hyper_idle.rs` (a real hyper server on 127.0.0.1 whose connections are
 //! `IdleIo`s, three real clients, the real clock) and checks each connection's fate from
-//! what it prints. The test builds the example first, so `cargo test --test io_hyper_example`
-//! runs the example as it is now, not a stale binary.
+//! what it prints.
 #![cfg(feature = "io")]
 
 mod common;
@@ -19,7 +18,6 @@ const SLACK: Duration = Duration::from_millis(500);
 
 #[test]
 fn each_connection_meets_its_fate_at_its_threshold() {
-    build_example("hyper_idle");
     let (stdout, elapsed) = common::run_example("hyper_idle");
     let lines: Vec<&str> = stdout.lines().collect();
     let find = |prefix: &str| -> &str {
@@ -114,19 +112,4 @@ fn assert_near_threshold(name: &str, closed: Duration, stdout: &str) {
         "{name}: closed after {closed:?}, not within [{READ:?}, {:?}]\n{stdout}",
         READ + SLACK
     );
-}
-
-/// Builds the example with the cargo that runs this test (a target filter such as
-/// `--test io_hyper_example` builds no example), in the profile of this test's directory.
-fn build_example(name: &str) {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = std::process::Command::new(cargo);
-    command.args(["build", "--quiet", "--example", name, "--manifest-path"]);
-    command.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"));
-    let exe = std::env::current_exe().expect("the test executable has a path");
-    if exe.components().any(|c| c.as_os_str() == "release") {
-        command.arg("--release");
-    }
-    let status = command.status().expect("cargo runs");
-    assert!(status.success(), "cargo build --example {name}: {status}");
 }

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use common::{Feed, fed, in_ms, ms, record};
 use deadlines::stream::{
-    Debounce, DebounceBatch, Elapsed, IdleTimeout, Keepalive, StreamDeadlineExt,
+    Debounce, DebounceBatch, Elapsed, IdleTimeout, Keepalive, KeepaliveItem, Liveness, PeerDead,
+    PingPong, StreamDeadlineExt,
 };
 use futures_core::stream::{BoxStream, FusedStream, Stream};
 use futures_util::StreamExt as _;
@@ -39,6 +40,21 @@ fn kept_alive(source: Source) -> Keepalive<Source, fn() -> u32> {
     }
     source.keepalive(Duration::from_secs(1), ping as fn() -> u32)
 }
+fn pinged(source: Source) -> PingPong<Source> {
+    source.ping_pong(Duration::from_secs(1), Duration::from_secs(1))
+}
+fn pinged_for_pongs(source: Source) -> PingPong<Source, fn(&u32) -> bool> {
+    fn is_pong(item: &u32) -> bool {
+        *item == 0
+    }
+    pinged(source).pong_when(is_pong as fn(&u32) -> bool)
+}
+fn takes_liveness(item: Result<Liveness<u32>, PeerDead>) -> Option<u32> {
+    item.ok()?.into_item()
+}
+fn takes_peer_dead(dead: PeerDead) -> std::io::Error {
+    dead.into()
+}
 fn boxed_debounce<'a>(source: BoxStream<'a, u32>) -> Pin<Box<Debounce<BoxStream<'a, u32>>>> {
     Box::pin(source.debounce(Duration::from_millis(100)))
 }
@@ -65,31 +81,51 @@ fn adapters_are_send_sync_debug_and_fused() {
     is_send_sync::<DebounceBatch<Source>>();
     is_send_sync::<IdleTimeout<Source>>();
     is_send_sync::<Keepalive<Source, fn() -> u32>>();
+    is_send_sync::<PingPong<Source>>();
     is_send_sync::<Elapsed>();
+    is_send_sync::<PeerDead>();
+    is_send_sync::<Liveness<u32>>();
+    is_send_sync::<KeepaliveItem<u32>>();
 
     // A `Send` source that is not `Sync`: the adapters are `Send`.
     is_send::<Debounce<NotSync>>();
     is_send::<DebounceBatch<NotSync>>();
     is_send::<IdleTimeout<NotSync>>();
     is_send::<Keepalive<NotSync, fn() -> u32>>();
+    is_send::<PingPong<NotSync>>();
 
     // `Debug` needs neither the source nor the closure to be `Debug`.
     is_debug::<Debounce<NotSync>>();
     is_debug::<DebounceBatch<NotSync>>();
     is_debug::<IdleTimeout<NotSync>>();
     is_debug::<Keepalive<NotSync, fn() -> u32>>();
+    is_debug::<PingPong<NotSync>>();
     is_debug::<Elapsed>();
+    is_debug::<PeerDead>();
+    is_debug::<Liveness<u32>>();
+    is_debug::<KeepaliveItem<u32>>();
     fn debug_value<T: Debug>(_: &T) {}
     let with_closure = NotSync(std::cell::Cell::new(0)).keepalive(Duration::from_secs(1), || 0);
     debug_value(&with_closure);
+    let with_predicate = NotSync(std::cell::Cell::new(0))
+        .ping_pong(Duration::from_secs(1), Duration::from_secs(1))
+        .pong_when(|item| *item == 1);
+    debug_value(&with_predicate);
 
     is_fused::<Debounce<Source>>();
     is_fused::<DebounceBatch<Source>>();
     is_fused::<IdleTimeout<Source>>();
     is_fused::<Keepalive<Source, fn() -> u32>>();
+    is_fused::<PingPong<Source>>();
 
     fn is_error<E: std::error::Error + Send + Sync + 'static>() {}
     is_error::<Elapsed>();
+    is_error::<PeerDead>();
+
+    fn is_copy_eq_hash<T: Copy + Eq + std::hash::Hash>() {}
+    is_copy_eq_hash::<Liveness<u32>>();
+    is_copy_eq_hash::<KeepaliveItem<u32>>();
+    is_copy_eq_hash::<PeerDead>();
 }
 
 #[test]
@@ -100,6 +136,8 @@ fn adapters_build_without_a_runtime() {
     drop(batched(source()));
     drop(watched(source()));
     drop(kept_alive(source()));
+    drop(pinged(source()));
+    drop(pinged_for_pongs(source()));
 }
 
 /// Pushes each item at `start` + its offset in milliseconds, then ends the source at
@@ -133,6 +171,10 @@ fn adapters_built_outside_a_runtime_keep_their_timelines_inside_one() {
     let watched = source.idle_timeout(ms(100));
     let (keepalive_feed, source) = fed::<char>();
     let kept_alive = source.keepalive(ms(100), || '.');
+    let (ping_feed, source) = fed::<char>();
+    let pinged = source
+        .ping_pong(ms(100), ms(40))
+        .pong_when(|item: &char| *item == 'p');
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -156,6 +198,8 @@ fn adapters_built_outside_a_runtime_keep_their_timelines_inside_one() {
             1_000,
         ));
         tokio::spawn(feed_at(keepalive_feed, start, vec![(220, 'a')], 450));
+        let ping_items = vec![(100, 'd'), (170, 'p'), (290, 'd')];
+        tokio::spawn(feed_at(ping_feed, start, ping_items, 1_000));
 
         let debounced = tokio::spawn(record(start, debounced, ms(2_000)));
         let batched = tokio::spawn(record(start, batched, ms(2_000)));
@@ -167,6 +211,10 @@ fn adapters_built_outside_a_runtime_keep_their_timelines_inside_one() {
         let kept_alive = tokio::spawn(async move {
             sleep(ms(50)).await;
             record(start, kept_alive, ms(2_000)).await
+        });
+        let pinged = tokio::spawn(async move {
+            sleep(ms(50)).await;
+            record(start, pinged, ms(2_000)).await
         });
 
         // The docs' `.leading(true).max_wait(200)` timeline: each item is the time it was sent.
@@ -197,9 +245,33 @@ fn adapters_built_outside_a_runtime_keep_their_timelines_inside_one() {
         let kept_alive = kept_alive.await.unwrap();
         assert_eq!(
             in_ms(&kept_alive),
-            [(150, '.'), (220, 'a'), (320, '.'), (420, '.')]
+            [
+                (150, KeepaliveItem::Injected('.')),
+                (220, KeepaliveItem::Source('a')),
+                (320, KeepaliveItem::Injected('.')),
+                (420, KeepaliveItem::Injected('.')),
+            ]
         );
         assert_eq!(kept_alive.ended, Some(ms(450)));
+
+        // Only the pong counts: the ping 100 ms after the first poll, the pong at 170 starts
+        // the next interval, its ping goes unanswered (d does not count) and the peer is dead
+        // 40 ms later. The source is never polled after that, so its end at 1000 is not seen.
+        let pinged = pinged.await.unwrap();
+        assert_eq!(pinged.ended, Some(ms(310)), "None right after the death");
+        let pinged: Vec<_> = in_ms(&pinged)
+            .into_iter()
+            .map(|(at, item)| (at, item.map_err(|PeerDead { .. }| "dead")))
+            .collect();
+        let expected = [
+            (100, Ok(Liveness::Item('d'))),
+            (150, Ok(Liveness::Ping)),
+            (170, Ok(Liveness::Item('p'))),
+            (270, Ok(Liveness::Ping)),
+            (290, Ok(Liveness::Item('d'))),
+            (310, Err("dead")),
+        ];
+        assert_eq!(pinged, expected);
     });
 }
 
@@ -211,18 +283,21 @@ async fn adapters_compose_and_can_be_spawned() {
         let b = batched(source());
         let w = watched(source());
         let k = kept_alive(source());
+        let p = pinged_for_pongs(source());
         (
             d.collect::<Vec<_>>().await,
             b.collect::<Vec<_>>().await,
             w.collect::<Vec<_>>().await,
             k.collect::<Vec<_>>().await,
+            p.map(takes_liveness).collect::<Vec<_>>().await,
         )
     });
-    let (d, b, w, k) = handle.await.unwrap();
+    let (d, b, w, k, p) = handle.await.unwrap();
     assert_eq!(d, [1, 3]);
     assert_eq!(b, [vec![1, 2, 3]]);
     assert_eq!(w, [Ok(1), Ok(2), Ok(3)]);
-    assert_eq!(k, [1, 2, 3]);
+    assert_eq!(k, [1, 2, 3].map(KeepaliveItem::Source));
+    assert_eq!(p, [Some(1), Some(2), Some(3)]);
 
     let mut boxed = boxed_debounce(futures_util::stream::iter(vec![7, 8]).boxed());
     assert_eq!(boxed.next().await, Some(8));
@@ -236,6 +311,21 @@ async fn debug_output_names_each_type() {
     assert!(format!("{:?}", batched(source())).starts_with("DebounceBatch { window: 100ms"));
     assert!(format!("{:?}", watched(source())).starts_with("IdleTimeout { timeout: 1s"));
     assert!(format!("{:?}", kept_alive(source())).starts_with("Keepalive { period: 1s"));
+    assert_eq!(
+        format!("{:?}", pinged_for_pongs(source())),
+        "PingPong { interval: 1s, timeout: 1s, state: Unpolled, .. }"
+    );
+    assert_eq!(format!("{:?}", Liveness::Item(1)), "Item(1)");
+    assert_eq!(format!("{:?}", Liveness::<u8>::Ping), "Ping");
+    assert_eq!(format!("{:?}", KeepaliveItem::Source(1)), "Source(1)");
+    assert_eq!(format!("{:?}", KeepaliveItem::Injected(0)), "Injected(0)");
+    let silent = futures_util::stream::pending::<u8>().ping_pong(Duration::ZERO, Duration::ZERO);
+    let mut silent = std::pin::pin!(silent);
+    assert_eq!(silent.next().await, Some(Ok(Liveness::Ping)));
+    let dead = silent.next().await.unwrap().unwrap_err();
+    assert_eq!(format!("{dead:?}"), "PeerDead(())");
+    assert_eq!(dead.to_string(), "peer did not answer a ping in time");
+    assert_eq!(takes_peer_dead(dead).kind(), std::io::ErrorKind::TimedOut);
     let mut silent =
         std::pin::pin!(futures_util::stream::pending::<u8>().idle_timeout(Duration::ZERO));
     let elapsed = silent.next().await.unwrap().unwrap_err();

@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use std::task::Poll;
 
 use common::{Fed, StreamProbe, fed, us};
-use deadlines::stream::StreamDeadlineExt;
+use deadlines::stream::{KeepaliveItem, StreamDeadlineExt};
 use futures_core::stream::FusedStream;
 use proptest::prelude::*;
 
@@ -132,17 +132,17 @@ impl Adapter for StreamProbe<Idle> {
     }
 }
 
-const PING: u32 = u32::MAX;
+/// The value the keepalive injects: the first item the source sends too, so only the marker
+/// tells them apart.
+const PING: u32 = 0;
 
 impl Adapter for StreamProbe<Alive> {
     fn poll_out(&mut self) -> Poll<Option<Out>> {
         self.poll().map(|item| {
-            item.map(|item| {
-                if item == PING {
-                    Out::Silence
-                } else {
-                    Out::Item(item)
-                }
+            item.map(|item| match item {
+                KeepaliveItem::Source(item) => Out::Item(item),
+                KeepaliveItem::Injected(PING) => Out::Silence,
+                KeepaliveItem::Injected(other) => panic!("injected {other}, not the ping"),
             })
         })
     }

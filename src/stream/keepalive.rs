@@ -1,4 +1,5 @@
-//! [`Keepalive`]: the source's items, with an item of one's own after each period of silence.
+//! [`Keepalive`]: the source's items, with an item of one's own after each period of silence,
+//! each marked by a [`KeepaliveItem`] as the source's or injected.
 
 use std::fmt;
 use std::pin::Pin;
@@ -9,17 +10,88 @@ use futures_core::stream::{FusedStream, Stream};
 use pin_project_lite::pin_project;
 use tokio::time::Instant;
 
+use super::MIN_PERIOD;
 use super::access::delegate_access_inner;
 use crate::clock::{FAR_FUTURE, saturating_after};
 use crate::timer::Timer;
 
-/// The shortest period: Tokio's timer granularity. A zero period would inject an item at
-/// every poll, and a consumer looping on the stream would never yield to its runtime.
-const MIN_PERIOD: Duration = Duration::from_millis(1);
+/// An item of [`Keepalive`]: one of the source's, or one it injected after a silent period.
+///
+/// Both carry the same type, so a handler that writes every item the same way (a server-sent
+/// events line, a websocket frame) calls [`into_inner`](Self::into_inner), and one that counts
+/// or logs the keep-alives matches on the variant.
+///
+/// ```
+/// use std::time::Duration;
+/// use deadlines::stream::{KeepaliveItem, StreamDeadlineExt};
+/// use futures_util::StreamExt;
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let events = futures_util::stream::iter(["data: 1"]).chain(futures_util::stream::pending());
+/// let sse = std::pin::pin!(events.keepalive(Duration::from_secs(15), || ": ping"));
+/// let sent: Vec<_> = sse.take(2).collect().await;
+/// assert_eq!(sent, [KeepaliveItem::Source("data: 1"), KeepaliveItem::Injected(": ping")]);
+/// assert!(sent[1].is_injected());
+/// assert_eq!(sent[0].get(), &"data: 1");
+/// let lines: Vec<_> = sent.into_iter().map(KeepaliveItem::into_inner).collect();
+/// assert_eq!(lines, ["data: 1", ": ping"]);
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeepaliveItem<T> {
+    /// An item of the source, passed through.
+    Source(T),
+    /// An item made by `make_item` after a period with no item.
+    Injected(T),
+}
+
+impl<T> KeepaliveItem<T> {
+    /// The item, whoever made it.
+    ///
+    /// ```
+    /// use deadlines::stream::KeepaliveItem;
+    ///
+    /// assert_eq!(KeepaliveItem::Source(1).into_inner(), 1);
+    /// assert_eq!(KeepaliveItem::Injected(0).into_inner(), 0);
+    /// ```
+    pub fn into_inner(self) -> T {
+        match self {
+            Self::Source(item) | Self::Injected(item) => item,
+        }
+    }
+
+    /// The item, by reference, whoever made it.
+    ///
+    /// ```
+    /// use deadlines::stream::KeepaliveItem;
+    ///
+    /// let line = KeepaliveItem::Injected(String::from(": ping"));
+    /// assert_eq!(line.get(), ": ping");
+    /// ```
+    pub fn get(&self) -> &T {
+        match self {
+            Self::Source(item) | Self::Injected(item) => item,
+        }
+    }
+
+    /// `true` for an item the adapter injected, `false` for one of the source's.
+    ///
+    /// ```
+    /// use deadlines::stream::KeepaliveItem;
+    ///
+    /// assert!(KeepaliveItem::Injected(0).is_injected());
+    /// assert!(!KeepaliveItem::Source(0).is_injected());
+    /// ```
+    pub fn is_injected(&self) -> bool {
+        matches!(self, Self::Injected(_))
+    }
+}
 
 pin_project! {
-    /// Stream for [`keepalive`](super::StreamDeadlineExt::keepalive): the source's items, and
-    /// `make_item()` after each period with no item.
+    /// Stream for [`keepalive`](super::StreamDeadlineExt::keepalive): the source's items as
+    /// [`KeepaliveItem::Source`], and `make_item()` as [`KeepaliveItem::Injected`] after each
+    /// period with no item.
     ///
     /// The first period starts at the first poll. Every item, the source's or an injected
     /// one, restarts the period, so under steady traffic nothing is injected, and in silence
@@ -29,14 +101,14 @@ pin_project! {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use deadlines::stream::{Keepalive, StreamDeadlineExt};
+    /// use deadlines::stream::{Keepalive, KeepaliveItem, StreamDeadlineExt};
     /// use futures_util::StreamExt;
     ///
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
     /// # async fn main() {
     /// let events = futures_util::stream::iter(["data: 1"]).chain(futures_util::stream::pending());
     /// let sse: Keepalive<_, _> = events.keepalive(Duration::from_secs(15), || ": ping");
-    /// let sse = std::pin::pin!(sse);
+    /// let sse = std::pin::pin!(sse.map(KeepaliveItem::into_inner));
     /// assert_eq!(sse.take(3).collect::<Vec<_>>().await, ["data: 1", ": ping", ": ping"]);
     /// # }
     /// ```
@@ -78,14 +150,14 @@ impl<S, F> Keepalive<S, F> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use deadlines::stream::StreamDeadlineExt;
+    /// use deadlines::stream::{KeepaliveItem, StreamDeadlineExt};
     /// use futures_util::StreamExt;
     ///
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
     /// # async fn main() {
     /// let items = futures_util::stream::iter(1..=1_000).chain(futures_util::stream::pending());
     /// let mut sse = std::pin::pin!(items.keepalive(Duration::from_secs(1), || 0));
-    /// while sse.next().await != Some(0) {}
+    /// while let Some(KeepaliveItem::Source(_)) = sse.next().await {}
     /// assert_eq!(sse.timer_resets(), 1);
     /// # }
     /// ```
@@ -105,9 +177,9 @@ where
     S: Stream,
     F: FnMut() -> S::Item,
 {
-    type Item = S::Item;
+    type Item = KeepaliveItem<S::Item>;
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let mut this = self.project();
         if *this.source_done {
             return Poll::Ready(None);
@@ -120,7 +192,7 @@ where
             Poll::Ready(Some(item)) => {
                 // A store: the timer is re-set at most once a period, when it fires early.
                 *this.deadline = Some(next);
-                return Poll::Ready(Some(item));
+                return Poll::Ready(Some(KeepaliveItem::Source(item)));
             }
             Poll::Ready(None) => {
                 *this.source_done = true;
@@ -131,7 +203,7 @@ where
         // Decided with the clock, so a source that uses up the coop budget cannot hide it.
         if deadline <= now {
             *this.deadline = Some(next);
-            return Poll::Ready(Some((this.make_item)()));
+            return Poll::Ready(Some(KeepaliveItem::Injected((this.make_item)())));
         }
         this.timer.wake_at(cx, deadline);
         Poll::Pending
@@ -156,7 +228,7 @@ where
     ///
     /// ```
     /// use std::time::Duration;
-    /// use deadlines::stream::StreamDeadlineExt;
+    /// use deadlines::stream::{KeepaliveItem, StreamDeadlineExt};
     /// use futures_core::stream::FusedStream;
     /// use futures_util::StreamExt;
     ///
@@ -164,7 +236,7 @@ where
     /// # async fn main() {
     /// let sse = futures_util::stream::iter([1]).keepalive(Duration::from_secs(1), || 0);
     /// let mut sse = std::pin::pin!(sse);
-    /// assert_eq!(sse.next().await, Some(1));
+    /// assert_eq!(sse.next().await, Some(KeepaliveItem::Source(1)));
     /// assert_eq!(sse.next().await, None);
     /// assert!(sse.is_terminated());
     /// # }

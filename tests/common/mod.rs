@@ -93,8 +93,8 @@ pub fn max_instant() -> Instant {
     max
 }
 
-/// The path of an example binary. `cargo test` builds the examples into `target/<profile>/
-/// examples/` before it runs the tests, and a test executable lives in `target/<profile>/deps/`.
+/// The path of an example binary: `target/<profile>/examples/`, beside the `deps/` a test
+/// executable lives in. `run_example` builds it first.
 pub fn example_path(name: &str) -> std::path::PathBuf {
     let exe = std::env::current_exe().expect("the test executable has a path");
     let profile_dir = exe
@@ -369,6 +369,7 @@ pub async fn without_hanging<F: Future>(future: F) -> F::Output {
 /// Runs an example binary to its end; asserts it exits 0 and returns its stdout and how long
 /// it ran (wall clock: examples run on real sockets, files and time).
 pub fn run_example(name: &str) -> (String, std::time::Duration) {
+    build_example(name);
     let started = std::time::Instant::now();
     let output = std::process::Command::new(example_path(name))
         .output()
@@ -382,4 +383,19 @@ pub fn run_example(name: &str) -> (String, std::time::Duration) {
         String::from_utf8_lossy(&output.stderr)
     );
     (stdout, elapsed)
+}
+
+/// Builds the example with the cargo that runs this test (a target filter such as
+/// `--test io_hyper_example` builds no example), in the profile of this test's directory.
+pub fn build_example(name: &str) {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = std::process::Command::new(cargo);
+    command.args(["build", "--quiet", "--example", name, "--manifest-path"]);
+    command.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"));
+    let exe = std::env::current_exe().expect("the test executable has a path");
+    if exe.components().any(|c| c.as_os_str() == "release") {
+        command.arg("--release");
+    }
+    let status = command.status().expect("cargo runs");
+    assert!(status.success(), "cargo build --example {name}: {status}");
 }
