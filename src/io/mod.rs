@@ -508,6 +508,11 @@ impl Idle {
             return Poll::Pending;
         }
         let shared = &self.shared.0;
+        // Parked before the thresholds are read: a threshold set or shortened from now on
+        // wakes this operation. (Parked after, a change made between the reads and the park
+        // found no waker to wake, and the operation waited for the old instant.) The park's
+        // lock orders it: a change whose wake came before it is seen by the reads after it.
+        shared.park_io(side, cx.waker());
         let mut earliest: Option<(u64, IdleKind)> = None;
         for kind in IdleKind::ALL {
             if self.time_out_on & 1 << kind as u8 == 0 {
@@ -520,8 +525,6 @@ impl Idle {
                 }
             }
         }
-        // Parked first: a threshold set or shortened from now on wakes this operation.
-        shared.park_io(side, cx.waker());
         let Some((due, kind)) = earliest else {
             self.timer = None;
             return Poll::Pending;

@@ -49,6 +49,11 @@ impl Watch {
         self.probe.wakes() - self.seen
     }
 
+    /// Wakes in all, including any that came during a poll.
+    pub fn wakes(&self) -> usize {
+        self.probe.wakes()
+    }
+
     pub fn get_ref(&self) -> &IdleEvents {
         self.probe.get_ref()
     }
@@ -78,7 +83,7 @@ impl Op {
         (self.wakes)() - self.seen
     }
 
-    /// Wakes in all.
+    /// Wakes in all, including any that came during a poll.
     pub fn wakes(&self) -> usize {
         (self.wakes)()
     }
