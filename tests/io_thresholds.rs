@@ -463,7 +463,7 @@ async fn a_zero_threshold_is_raised_to_a_millisecond() {
     assert_eq!(idle.threshold(), ms(1));
 }
 
-/// `Duration::MAX` is Tokio's "never" of 30 years: advanced by decades less than that,
+/// `Duration::MAX` is Tokio's "never" of 30 years: advanced year by year for 29 years,
 /// nothing fires, nothing is woken, and no poll sets a timer again and again.
 #[tokio::test(start_paused = true)]
 async fn a_max_threshold_never_comes_in_decades_and_nothing_spins() {
@@ -491,6 +491,12 @@ async fn a_max_threshold_never_comes_in_decades_and_nothing_spins() {
     }
     assert_eq!(io.timer_resets(), 1);
     assert_eq!(events.get_ref().timer_resets(), 1);
+    // At 30 years it is reached, as a `Deadline::after(Duration::MAX)` is
+    // (clock_far_future.rs): "never" is Tokio's 30 years, once.
+    advance_to(start, 30 * YEAR).await;
+    assert_eq!((events.woken(), read.woken()), (1, 1));
+    assert_eq!(events.poll(), Some((Read, true)));
+    assert_eq!(idle_error(read.read(&mut io, 8)).threshold(), 30 * YEAR);
 }
 
 #[tokio::test(start_paused = true)]
