@@ -2,7 +2,7 @@
 //! before `#[tokio::main]` starts) and polled inside one: the Tokio timer is made at the first
 //! poll. Each test builds its primitive in a plain `#[test]`, then starts a paused runtime.
 //! (The stream adapters and `Shutdown`/`TaskSet` have their own such tests in
-//! `stream_api.rs` and `shutdown_api.rs`.)
+//! `stream_api.rs` and `shutdown_api.rs`; `IdleIo` has its below.)
 
 use std::future::Future;
 use std::pin::pin;
@@ -181,5 +181,45 @@ fn a_set_built_and_filled_outside_yields_inside() {
         let (key, expired) = sessions.next().await.unwrap();
         assert_eq!((key, expired.deadline()), ("inside", start + ms(100)));
         assert_eq!(Instant::now(), start + ms(100));
+    });
+}
+
+/// An `IdleIo`, its handle and its events stream, built and configured outside any runtime
+/// (a duplex needs none), then used inside one: the stream and the read's time-out come a
+/// threshold after the creation, which counted as activity.
+#[cfg(feature = "io")]
+#[test]
+fn an_idle_io_built_outside_times_out_inside() {
+    use deadlines::io::{IdleIo, IdleKind};
+    use tokio::io::AsyncReadExt;
+
+    let (client, _peer) = tokio::io::duplex(64);
+    let mut io = IdleIo::new(client)
+        .read_idle(ms(100))
+        .all_idle(ms(300))
+        .time_out_on(IdleKind::All);
+    let handle = io.handle();
+    handle.set_threshold(IdleKind::Write, Some(ms(200)));
+    assert_eq!(io.threshold(IdleKind::Write), Some(ms(200)));
+    assert_eq!(io.timer_resets(), 0);
+    let mut events = io.events();
+    let made = handle.last_read();
+    assert_eq!(handle.last_write(), made);
+    paused_runtime().block_on(async move {
+        let start = Instant::now();
+        assert!(!is_ready(&mut events.next()));
+        let event = events.next().await.unwrap();
+        assert_eq!((event.kind(), event.is_first()), (IdleKind::Read, true));
+        // The instant read outside lies before the runtime's clock began: the event is due
+        // less than 100 ms after it started, and comes at the timer's next millisecond.
+        assert!(Instant::now() >= made + ms(100));
+        assert!(Instant::now() - (made + ms(100)) < ms(1));
+        assert!(Instant::now() - start <= ms(100));
+        let error = io.read(&mut [0; 8]).await.unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::TimedOut);
+        assert_eq!(io.timed_out().unwrap().kind(), IdleKind::All);
+        assert!(Instant::now() >= made + ms(300));
+        assert!(Instant::now() - (made + ms(300)) < ms(1));
+        assert_eq!(io.timer_resets(), 1);
     });
 }

@@ -194,3 +194,126 @@ fn stream_item_types_are_nameable_send_sync_copy_and_debug() {
     assert_eq!(*KeepaliveItem::Source(3u8).get(), 3);
     assert_eq!(KeepaliveItem::Injected(4u8).into_inner(), 4);
 }
+
+/// `deadlines::io`: every type nameable, as a user stores it or returns it.
+#[cfg(feature = "io")]
+mod io_types {
+    use std::time::Duration;
+
+    use deadlines::io::{IdleEvent, IdleEvents, IdleHandle, IdleIo, IdleKind, IdleTimedOut};
+    use futures_core::stream::FusedStream;
+    use futures_util::StreamExt as _;
+    use tokio::io::{AsyncBufRead, AsyncRead, AsyncReadExt, AsyncWrite};
+    use tokio::net::TcpStream;
+
+    use super::{is_debug, is_send_sync};
+
+    struct Connection {
+        io: IdleIo<TcpStream>,
+        handle: IdleHandle,
+        events: IdleEvents,
+    }
+
+    fn connection(socket: TcpStream) -> Connection {
+        let io = IdleIo::new(socket).read_idle(Duration::from_secs(30));
+        Connection {
+            handle: io.handle(),
+            events: io.events(),
+            io,
+        }
+    }
+
+    fn on_event(event: IdleEvent) -> (IdleKind, bool) {
+        (event.kind(), event.is_first())
+    }
+
+    fn on_error(error: &std::io::Error) -> Option<IdleTimedOut> {
+        error.get_ref()?.downcast_ref::<IdleTimedOut>().copied()
+    }
+
+    #[test]
+    fn io_types_are_send_sync_unpin_and_debug() {
+        fn unpin_send<T: Unpin + Send + 'static>() {}
+        fn clone<T: Clone>() {}
+        fn copy_eq_hash<T: Copy + Eq + std::hash::Hash + Send + Sync + 'static>() {}
+        fn io<T: AsyncRead + AsyncWrite + Unpin + Send>() {}
+        fn buf_io<T: AsyncBufRead + Unpin>() {}
+        fn stream<S: FusedStream<Item = IdleEvent> + Unpin + Send>() {}
+        fn is_error<E: std::error::Error + Send + Sync + 'static>() {}
+        // hyper and `AsyncReadExt` need an `Unpin` IO; a spawned connection task a `Send` one.
+        unpin_send::<IdleIo<TcpStream>>();
+        io::<IdleIo<TcpStream>>();
+        buf_io::<IdleIo<tokio::io::BufReader<TcpStream>>>();
+        unpin_send::<IdleEvents>();
+        stream::<IdleEvents>();
+        is_send_sync::<IdleHandle>();
+        clone::<IdleHandle>();
+        is_send_sync::<IdleIo<TcpStream>>();
+        is_send_sync::<IdleEvents>();
+        copy_eq_hash::<IdleEvent>();
+        copy_eq_hash::<IdleKind>();
+        copy_eq_hash::<IdleTimedOut>();
+        is_error::<IdleTimedOut>();
+        // `IdleIo` is `Debug` when its IO is (it is declared in `pin_project!`, which the
+        // `missing_debug_implementations` lint does not see).
+        is_debug::<IdleIo<TcpStream>>();
+        is_debug::<IdleEvents>();
+        is_debug::<IdleHandle>();
+        is_debug::<IdleEvent>();
+        is_debug::<IdleTimedOut>();
+        let _ = (connection, on_event, on_error);
+        let _ = |c: Connection| (c.io, c.handle, c.events);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn io_debug_output_names_each_type_and_its_state() {
+        let (client, _peer) = tokio::io::duplex(64);
+        let mut io = IdleIo::new(client)
+            .all_idle(Duration::from_secs(1))
+            .time_out_on(IdleKind::All);
+        let handle = io.handle();
+        let mut events = io.events();
+        let text = format!("{handle:?}");
+        assert!(
+            text.starts_with(
+                "IdleHandle { read_idle: None, write_idle: None, all_idle: Some(1s), last_read: "
+            ),
+            "{text}"
+        );
+        assert!(text.ends_with(", closed: false }"), "{text}");
+        let text = format!("{io:?}");
+        assert!(text.starts_with("IdleIo { io: DuplexStream "), "{text}");
+        assert!(text.contains(", handle: IdleHandle { "), "{text}");
+        assert!(text.ends_with("timed_out: None, timer: None }"), "{text}");
+        let text = format!("{events:?}");
+        assert!(text.starts_with("IdleEvents { stretches: "), "{text}");
+        assert!(text.ends_with("timer: None, ended: false }"), "{text}");
+
+        let event = events.next().await.unwrap();
+        assert_eq!(format!("{event:?}"), "IdleEvent { kind: All, first: true }");
+        assert_eq!(on_event(event), (IdleKind::All, true));
+        assert_eq!(format!("{:?}", IdleKind::Read), "Read");
+        let error = io.read(&mut [0; 8]).await.unwrap_err();
+        let idle = on_error(&error).unwrap();
+        assert_eq!(
+            format!("{idle:?}"),
+            "IdleTimedOut { kind: All, threshold: 1s }"
+        );
+        assert_eq!(
+            idle.to_string(),
+            "connection idle: no bytes read or written for 1s"
+        );
+        assert_eq!(format!("{error}"), idle.to_string());
+        let text = format!("{io:?}");
+        assert!(
+            text.contains(
+                "timed_out: Some(IdleTimedOut { kind: All, threshold: 1s }), timer: Some("
+            ),
+            "{text}"
+        );
+        drop(io);
+        assert!(format!("{handle:?}").ends_with("closed: true }"));
+        assert_eq!(events.next().await, None);
+        assert!(format!("{events:?}").ends_with("ended: true }"));
+    }
+}

@@ -62,7 +62,10 @@ pub(super) struct Shared {
 #[derive(Default)]
 struct Wakers {
     io: [Option<Waker>; 2],
-    events: Vec<Option<Waker>>,
+    /// A slot per live event stream: `Some(waker)` while it is parked, `Some(None)` while it
+    /// is not; `None` once its stream is dropped, free for the next. A slot is free only then:
+    /// a stream not parked yet (or just woken) keeps its slot, so no two streams share one.
+    events: Vec<Option<Option<Waker>>>,
 }
 
 impl Shared {
@@ -166,15 +169,20 @@ impl Shared {
     /// A slot for one more event stream's waker.
     pub(super) fn add_events(&self) -> usize {
         let mut wakers = lock(&self.wakers);
-        let free = wakers.events.iter().position(Option::is_none);
-        free.unwrap_or_else(|| {
-            wakers.events.push(None);
-            wakers.events.len() - 1
-        })
+        match wakers.events.iter().position(Option::is_none) {
+            Some(free) => {
+                wakers.events[free] = Some(None);
+                free
+            }
+            None => {
+                wakers.events.push(Some(None));
+                wakers.events.len() - 1
+            }
+        }
     }
 
     pub(super) fn park_events(&self, slot: usize, waker: &Waker) {
-        if let Some(parked) = lock(&self.wakers).events.get_mut(slot) {
+        if let Some(Some(parked)) = lock(&self.wakers).events.get_mut(slot) {
             park(parked, waker);
         }
     }
@@ -199,7 +207,7 @@ impl Shared {
         let woken: Vec<Waker> = {
             let mut wakers = lock(&self.wakers);
             let io = self.take_io(&mut wakers);
-            let events = wakers.events.iter_mut().map(Option::take);
+            let events = wakers.events.iter_mut().flatten().map(Option::take);
             io.into_iter().chain(events).flatten().collect()
         };
         // Outside the lock: a waker may run code that polls us again.

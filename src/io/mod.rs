@@ -556,6 +556,17 @@ impl Idle {
             return Poll::Pending;
         }
         let shared = &self.shared.0;
+        // Parked before the thresholds are read: a threshold set or shortened from now on
+        // wakes this operation. (Parked after, a change made between the reads and the park
+        // found no waker to wake, and the operation waited for the old instant.) The park's
+        // lock orders it: a change whose wake came before it is seen by the reads after it.
+        // The same task parked since the last taking is still parked, and skips the lock: a
+        // taking that this check misses has woken it, so it polls again and parks anew.
+        let parked = &mut self.parked[side as usize];
+        match parked {
+            Some((waker, wakes)) if waker.will_wake(cx.waker()) && shared.parked_since(*wakes) => {}
+            _ => *parked = Some((cx.waker().clone(), shared.park_io(side, cx.waker()))),
+        }
         let mut earliest: Option<(u64, IdleKind)> = None;
         for kind in IdleKind::ALL {
             if self.time_out_on & 1 << kind as u8 == 0 {
@@ -567,12 +578,6 @@ impl Idle {
                     earliest = Some((due, kind));
                 }
             }
-        }
-        // Parked first: a threshold set or shortened from now on wakes this operation.
-        let parked = &mut self.parked[side as usize];
-        match parked {
-            Some((waker, wakes)) if waker.will_wake(cx.waker()) && shared.parked_since(*wakes) => {}
-            _ => *parked = Some((cx.waker().clone(), shared.park_io(side, cx.waker()))),
         }
         let Some((due, kind)) = earliest else {
             self.timer = None;

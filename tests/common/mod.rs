@@ -10,6 +10,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+/// `deadlines::io` helpers: events and IO operations polled by hand.
+#[cfg(feature = "io")]
+pub mod idle;
+
 /// A pinned future with a counting waker, polled only when the test says so.
 pub struct Probe<F> {
     future: Pin<Box<F>>,
