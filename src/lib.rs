@@ -17,7 +17,7 @@
 //! | [`Watchdog::guard`] → [`Guarded`] | `tokio::time::timeout` with a deadline other tasks push back |
 //! | [`Keepalives`] | a heartbeat deadline per key (a million sessions) on one timer; a beat costs no timer operation |
 //! | [`stream`] | `debounce` (leading, trailing, `max_wait`), `debounce_batch`, `idle_timeout`, `keepalive`, `ping_pong` |
-//! | [`io::IdleIo`](io::IdleIo) | read, write and all idle on any Tokio IO: events, or `TimedOut` for hyper and tonic (feature `io`) |
+//! | [`io::IdleIo`] | read, write and all idle on any Tokio IO: events, or `TimedOut` for hyper and tonic (feature `io`) |
 //! | `Shutdown` | graceful shutdown: named tasks, a grace period, cleanup run once, on SIGTERM (feature `shutdown`) |
 //! | `TaskSet` | stoppable tasks by key, each with its own cancellation token; `Shutdown::task_set` makes one the drain stops (feature `shutdown`) |
 //!

@@ -166,6 +166,11 @@ impl Shared {
         self.io_wakes.load(Relaxed) == wakes
     }
 
+    /// The count of takings so far: what `parked_since` compares with.
+    pub(super) fn io_wakes(&self) -> u64 {
+        self.io_wakes.load(Relaxed)
+    }
+
     /// A slot for one more event stream's waker.
     pub(super) fn add_events(&self) -> usize {
         let mut wakers = lock(&self.wakers);
@@ -274,7 +279,8 @@ impl IdleHandle {
     /// while a response streams and setting it again afterwards does not count the stream as
     /// silence. Pending reads and writes and the event streams are woken, so a shorter
     /// threshold is acted on at its instant. A threshold below a millisecond (Tokio's timer
-    /// granularity) is raised to a millisecond; one past about 30 years is never reached.
+    /// granularity) is raised to a millisecond; one past about 30 years is cut
+    /// to 30 years, as `tokio::time::sleep` cuts its duration.
     ///
     /// ```
     /// use std::time::Duration;

@@ -73,7 +73,8 @@
 //! Tokio's timer counts whole milliseconds and rounds an instant up to the next one: an
 //! event or a time-out comes at the first poll at or after its instant, at most about a
 //! millisecond late when the timer wakes the task, never early. A threshold below a
-//! millisecond is raised to one; one past about 30 years is never reached.
+//! millisecond is raised to one; one past about 30 years is cut to 30 years, as
+//! `tokio::time::sleep` cuts its duration.
 //!
 //! # Comparison with other crates
 //!
@@ -98,7 +99,7 @@ use std::time::Duration;
 use pin_project_lite::pin_project;
 use tokio::io::{AsyncBufRead, AsyncRead, AsyncWrite, ReadBuf};
 
-use crate::clock::instant_at;
+use crate::clock::{instant_at, timer_instant};
 use crate::timer::Timer;
 
 mod events;
@@ -266,6 +267,11 @@ struct Idle {
     // The waker last parked for each side, and the count of takings it was parked after: a
     // side polled again by the same task skips the lock.
     parked: [Option<(Waker, u64)>; 2],
+    // The count of takings read before the timer's last poll, if that poll left the `Sleep`
+    // waiting in Tokio's wheel: while no taking happened since (the `Sleep` firing, a
+    // refusal by the coop budget and a threshold change each wake the shared state, which
+    // takes), polling it again would change nothing, and a pending operation skips it.
+    timer_quiet: Option<u64>,
     shared: Owner,
     // The kinds that fail the IO, as bits `1 << kind`.
     time_out_on: u8,
@@ -299,6 +305,7 @@ impl<T> IdleIo<T> {
                 timer: None,
                 timer_waker: Waker::from(shared.clone()),
                 parked: [None, None],
+                timer_quiet: None,
                 shared: Owner(shared),
                 time_out_on: 0,
                 timed_out: None,
@@ -581,14 +588,24 @@ impl Idle {
         }
         let Some((due, kind)) = earliest else {
             self.timer = None;
+            self.timer_quiet = None;
             return Poll::Pending;
         };
-        let mut timer_cx = Context::from_waker(&self.timer_waker);
         let at = instant_at(shared.origin, due);
         let timer = self.timer.get_or_insert_with(|| Box::pin(Timer::new()));
-        if timer.as_mut().poll_until(&mut timer_cx, at).is_pending() {
+        let wakes = shared.io_wakes();
+        if self.timer_quiet == Some(wakes)
+            && timer.deadline().is_some_and(|set| set <= timer_instant(at))
+        {
+            // In the wheel with our waker, due no later than `at`, not fired since.
             return Poll::Pending;
         }
+        let mut timer_cx = Context::from_waker(&self.timer_waker);
+        if timer.as_mut().poll_until(&mut timer_cx, at).is_pending() {
+            self.timer_quiet = Some(wakes);
+            return Poll::Pending;
+        }
+        self.timer_quiet = None;
         let idle = IdleTimedOut {
             kind,
             threshold: shared.threshold(kind).unwrap_or_default(),
