@@ -92,135 +92,22 @@
 use std::fmt;
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use pin_project_lite::pin_project;
 use tokio::io::{AsyncBufRead, AsyncRead, AsyncWrite, ReadBuf};
 
-use crate::clock::{instant_at, timer_instant};
-use crate::timer::Timer;
-
+mod error;
 mod events;
 mod handle;
+mod idle;
 
+pub use error::IdleTimedOut;
 pub use events::{IdleEvent, IdleEvents, IdleKind};
 pub use handle::IdleHandle;
-use handle::{Shared, Side};
-
-/// The error inside the [`io::Error`] of kind [`TimedOut`](io::ErrorKind::TimedOut) that an
-/// [`IdleIo`] fails with once a threshold of [`time_out_on`](IdleIo::time_out_on) is reached.
-///
-/// Its `Display` is lowercase, without trailing punctuation, so it composes into larger
-/// messages.
-///
-/// ```
-/// use std::time::Duration;
-/// use deadlines::io::{IdleIo, IdleKind, IdleTimedOut};
-/// use tokio::io::AsyncReadExt;
-///
-/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-/// # async fn main() {
-/// let (client, _server) = tokio::io::duplex(64);
-/// let mut io = IdleIo::new(client)
-///     .read_idle(Duration::from_secs(30))
-///     .time_out_on(IdleKind::Read);
-/// let error = io.read(&mut [0; 8]).await.unwrap_err();
-/// let idle: &IdleTimedOut = error.get_ref().unwrap().downcast_ref().unwrap();
-/// assert_eq!(idle.kind(), IdleKind::Read);
-/// assert_eq!(idle.threshold(), Duration::from_secs(30));
-/// assert_eq!(error.to_string(), "connection idle: no bytes read for 30s");
-/// # }
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct IdleTimedOut {
-    kind: IdleKind,
-    threshold: Duration,
-}
-
-impl IdleTimedOut {
-    /// The threshold that was reached.
-    ///
-    /// ```
-    /// # use deadlines::io::{IdleKind, IdleTimedOut};
-    /// # fn check(idle: IdleTimedOut) {
-    /// if idle.kind() == IdleKind::Write {
-    ///     // the peer stopped reading
-    /// }
-    /// # }
-    /// ```
-    pub fn kind(&self) -> IdleKind {
-        self.kind
-    }
-
-    /// Finds the time-out in an error's chain: in `error` itself, or in the
-    /// [`io::Error`] of any error its [`source`](std::error::Error::source)s lead to (hyper
-    /// wraps the IO's error in its own). `io::Error::source` skips the error it wraps, so
-    /// walking the sources alone never meets it.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use deadlines::io::{IdleIo, IdleKind, IdleTimedOut};
-    /// use tokio::io::AsyncReadExt;
-    ///
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-    /// # async fn main() {
-    /// let (client, _server) = tokio::io::duplex(64);
-    /// let mut io = IdleIo::new(client)
-    ///     .all_idle(Duration::from_secs(60))
-    ///     .time_out_on(IdleKind::All);
-    /// let error = io.read(&mut [0; 8]).await.unwrap_err();
-    /// let idle = IdleTimedOut::find_in(&error).unwrap();
-    /// assert_eq!(idle.kind(), IdleKind::All);
-    /// assert_eq!(IdleTimedOut::find_in(&std::io::Error::other("reset")), None);
-    /// # }
-    /// ```
-    pub fn find_in(error: &(dyn std::error::Error + 'static)) -> Option<IdleTimedOut> {
-        std::iter::successors(Some(error), |error| error.source()).find_map(|error| {
-            let inner = match error.downcast_ref::<io::Error>() {
-                Some(io) => io
-                    .get_ref()
-                    .map(|inner| inner as &(dyn std::error::Error + 'static)),
-                None => Some(error),
-            };
-            inner
-                .and_then(|inner| inner.downcast_ref::<IdleTimedOut>())
-                .copied()
-        })
-    }
-
-    /// Its length, as it was when it was reached.
-    ///
-    /// ```
-    /// # use deadlines::io::IdleTimedOut;
-    /// # fn log(idle: IdleTimedOut) {
-    /// eprintln!("closing after {:?} of silence", idle.threshold());
-    /// # }
-    /// ```
-    pub fn threshold(&self) -> Duration {
-        self.threshold
-    }
-}
-
-impl fmt::Display for IdleTimedOut {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let silence = self.kind.silence();
-        write!(
-            f,
-            "connection idle: no bytes {silence} for {:?}",
-            self.threshold
-        )
-    }
-}
-
-impl std::error::Error for IdleTimedOut {}
-
-impl From<IdleTimedOut> for io::Error {
-    fn from(idle: IdleTimedOut) -> Self {
-        io::Error::new(io::ErrorKind::TimedOut, idle)
-    }
-}
+use handle::Side;
+use idle::Idle;
 
 pin_project! {
     /// An IO (a socket, a TLS stream, a duplex) that knows how long it has been idle, each way:
@@ -254,39 +141,6 @@ pin_project! {
     }
 }
 
-/// The part of an `IdleIo` that does not depend on `T`, so its code is compiled once, as
-/// tokio's `timeout.rs` keeps `poll_delay` apart.
-struct Idle {
-    // Wakes pending reads and writes at the earliest time-out. Boxed, so that an `IdleIo` is
-    // `Unpin` when its IO is (hyper and `AsyncReadExt` need that), and made at the first
-    // operation that waits for a time-out: an `IdleIo` without one never allocates it.
-    timer: Option<Pin<Box<Timer>>>,
-    // What the timer wakes: the shared state, which wakes the read side and the write side.
-    // Made once, so a pending operation does not clone an `Arc` to poll the timer.
-    timer_waker: Waker,
-    // The waker last parked for each side, and the count of takings it was parked after: a
-    // side polled again by the same task skips the lock.
-    parked: [Option<(Waker, u64)>; 2],
-    // The count of takings read before the timer's last poll, if that poll left the `Sleep`
-    // waiting in Tokio's wheel: while no taking happened since (the `Sleep` firing, a
-    // refusal by the coop budget and a threshold change each wake the shared state, which
-    // takes), polling it again would change nothing, and a pending operation skips it.
-    timer_quiet: Option<u64>,
-    shared: Owner,
-    // The kinds that fail the IO, as bits `1 << kind`.
-    time_out_on: u8,
-    timed_out: Option<IdleTimedOut>,
-}
-
-/// The `IdleIo`'s hold on the shared state: dropping it ends the event streams.
-struct Owner(Arc<Shared>);
-
-impl Drop for Owner {
-    fn drop(&mut self) {
-        self.0.close();
-    }
-}
-
 impl<T> IdleIo<T> {
     /// Wraps `io`, with no threshold set. Its creation counts as activity both ways.
     ///
@@ -298,18 +152,9 @@ impl<T> IdleIo<T> {
     /// assert_eq!(io.threshold(IdleKind::All), None);
     /// ```
     pub fn new(io: T) -> Self {
-        let shared = Shared::new();
         Self {
             io,
-            idle: Idle {
-                timer: None,
-                timer_waker: Waker::from(shared.clone()),
-                parked: [None, None],
-                timer_quiet: None,
-                shared: Owner(shared),
-                time_out_on: 0,
-                timed_out: None,
-            },
+            idle: Idle::new(),
         }
     }
 
@@ -546,76 +391,6 @@ impl<T> IdleIo<T> {
     }
 }
 
-impl Idle {
-    /// The error of a time-out already reached, for an operation polled after it.
-    fn refuse<R>(&self) -> Option<Poll<io::Result<R>>> {
-        self.timed_out.map(|idle| Poll::Ready(Err(idle.into())))
-    }
-
-    fn moved(&self, side: Side) {
-        self.shared.0.moved(side);
-    }
-
-    /// An operation on `side` went pending: wait for the earliest time-out along with it,
-    /// and fail it if that has come.
-    fn pending<R>(&mut self, cx: &mut Context<'_>, side: Side) -> Poll<io::Result<R>> {
-        if self.time_out_on == 0 {
-            return Poll::Pending;
-        }
-        let shared = &self.shared.0;
-        // Parked before the thresholds are read: a threshold set or shortened from now on
-        // wakes this operation. (Parked after, a change made between the reads and the park
-        // found no waker to wake, and the operation waited for the old instant.) The park's
-        // lock orders it: a change whose wake came before it is seen by the reads after it.
-        // The same task parked since the last taking is still parked, and skips the lock: a
-        // taking that this check misses has woken it, so it polls again and parks anew.
-        let parked = &mut self.parked[side as usize];
-        match parked {
-            Some((waker, wakes)) if waker.will_wake(cx.waker()) && shared.parked_since(*wakes) => {}
-            _ => *parked = Some((cx.waker().clone(), shared.park_io(side, cx.waker()))),
-        }
-        let mut earliest: Option<(u64, IdleKind)> = None;
-        for kind in IdleKind::ALL {
-            if self.time_out_on & 1 << kind as u8 == 0 {
-                continue;
-            }
-            if let Some(threshold) = shared.threshold_ticks(kind) {
-                let due = shared.activity(kind).saturating_add(threshold);
-                if earliest.is_none_or(|(e, _)| due < e) {
-                    earliest = Some((due, kind));
-                }
-            }
-        }
-        let Some((due, kind)) = earliest else {
-            self.timer = None;
-            self.timer_quiet = None;
-            return Poll::Pending;
-        };
-        let at = instant_at(shared.origin, due);
-        let timer = self.timer.get_or_insert_with(|| Box::pin(Timer::new()));
-        let wakes = shared.io_wakes();
-        if self.timer_quiet == Some(wakes)
-            && timer.deadline().is_some_and(|set| set <= timer_instant(at))
-        {
-            // In the wheel with our waker, due no later than `at`, not fired since.
-            return Poll::Pending;
-        }
-        let mut timer_cx = Context::from_waker(&self.timer_waker);
-        if timer.as_mut().poll_until(&mut timer_cx, at).is_pending() {
-            self.timer_quiet = Some(wakes);
-            return Poll::Pending;
-        }
-        self.timer_quiet = None;
-        let idle = IdleTimedOut {
-            kind,
-            threshold: shared.threshold(kind).unwrap_or_default(),
-        };
-        self.timed_out = Some(idle);
-        shared.time_out(idle);
-        Poll::Ready(Err(idle.into()))
-    }
-}
-
 impl<T: AsyncRead> AsyncRead for IdleIo<T> {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -685,25 +460,6 @@ impl<T: AsyncWrite> AsyncWrite for IdleIo<T> {
     /// Passes through, even after a time-out, so the connection can be closed cleanly.
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.project().io.poll_shutdown(cx)
-    }
-}
-
-impl Idle {
-    fn written(
-        &mut self,
-        cx: &mut Context<'_>,
-        written: Poll<io::Result<usize>>,
-    ) -> Poll<io::Result<usize>> {
-        match written {
-            Poll::Ready(Ok(n)) => {
-                if n > 0 {
-                    self.moved(Side::Write);
-                }
-                Poll::Ready(Ok(n))
-            }
-            Poll::Pending => self.pending(cx, Side::Write),
-            failed => failed,
-        }
     }
 }
 
