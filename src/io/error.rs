@@ -7,7 +7,8 @@ use std::time::Duration;
 use super::IdleKind;
 
 /// The error inside the [`io::Error`] of kind [`TimedOut`](io::ErrorKind::TimedOut) that an
-/// [`IdleIo`] fails with once a threshold of [`time_out_on`](IdleIo::time_out_on) is reached.
+/// [`IdleIo`](super::IdleIo) fails with once a threshold of
+/// [`time_out_on`](super::IdleIo::time_out_on) is reached.
 ///
 /// Its `Display` is lowercase, without trailing punctuation, so it composes into larger
 /// messages.
