@@ -11,6 +11,11 @@ use tokio::time::Instant;
 /// (1000 years overflows `Instant` on macOS, 100 years on FreeBSD).
 pub(crate) const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
 
+/// Tokio's timer granularity, the shortest period any primitive repeats at: a repeating event
+/// (a keepalive item, a ping, an idle event) with a zero period would come at every poll, and
+/// a consumer looping on it would never yield to its runtime.
+pub(crate) const GRANULARITY: Duration = Duration::from_millis(1);
+
 /// `now + d`, saturated to `now + FAR_FUTURE`.
 pub(crate) fn saturating_after(now: Instant, d: Duration) -> Instant {
     now + d.min(FAR_FUTURE)

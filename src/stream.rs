@@ -113,12 +113,6 @@ pub use idle_timeout::{Elapsed, IdleTimeout};
 pub use keepalive::{Keepalive, KeepaliveItem};
 pub use ping_pong::{Liveness, PeerDead, PingPong};
 
-/// The shortest period of [`keepalive`](StreamDeadlineExt::keepalive) and interval of
-/// [`ping_pong`](StreamDeadlineExt::ping_pong): Tokio's timer granularity. A zero period
-/// would yield an item at every poll, and a consumer looping on the stream would never yield
-/// to its runtime.
-const MIN_PERIOD: Duration = Duration::from_millis(1);
-
 /// Timing adapters for every [`Stream`]: [`debounce`](Self::debounce),
 /// [`debounce_batch`](Self::debounce_batch), [`idle_timeout`](Self::idle_timeout),
 /// [`keepalive`](Self::keepalive), [`ping_pong`](Self::ping_pong).

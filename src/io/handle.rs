@@ -17,15 +17,11 @@ use tokio::time::Instant;
 
 use super::IdleTimedOut;
 use super::events::{IdleEvents, IdleKind};
-use crate::clock::{FAR_FUTURE, tick, ticks};
+use crate::clock::{FAR_FUTURE, GRANULARITY, tick, ticks};
 use crate::sync::{Mutex, lock};
 
 /// A threshold not set.
 pub(super) const UNSET: u64 = u64::MAX;
-
-/// The shortest threshold: Tokio's timer granularity. A zero threshold would make every
-/// poll an idle one, and an event loop would never yield to its runtime.
-const MIN_THRESHOLD: Duration = Duration::from_millis(1);
 
 /// Which way bytes moved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,7 +110,7 @@ impl Shared {
     /// Sets a threshold and wakes everyone who waits on one, so a shorter threshold is acted
     /// on at once instead of at the old instant.
     pub(super) fn set_threshold(&self, kind: IdleKind, threshold: Option<Duration>) {
-        let t = threshold.map_or(UNSET, |d| ticks(d.clamp(MIN_THRESHOLD, FAR_FUTURE)));
+        let t = threshold.map_or(UNSET, |d| ticks(d.clamp(GRANULARITY, FAR_FUTURE)));
         if t != UNSET {
             // Stored first: a judgment that sees the new threshold sees where it counts from,
             // or an earlier start, which only a setter racing its own first judgment can see.

@@ -10,9 +10,8 @@ use futures_core::stream::{FusedStream, Stream};
 use pin_project_lite::pin_project;
 use tokio::time::Instant;
 
-use super::MIN_PERIOD;
 use super::access::delegate_access_inner;
-use crate::clock::{FAR_FUTURE, saturating_after};
+use crate::clock::{FAR_FUTURE, GRANULARITY, saturating_after};
 use crate::timer::Timer;
 
 /// An item of [`Keepalive`]: one of the source's, or one it injected after a silent period.
@@ -139,7 +138,7 @@ impl<S, F> Keepalive<S, F> {
             stream,
             timer: Timer::new(),
             make_item,
-            period: period.clamp(MIN_PERIOD, FAR_FUTURE),
+            period: period.clamp(GRANULARITY, FAR_FUTURE),
             deadline: None,
             source_done: false,
         }

@@ -11,9 +11,8 @@ use futures_core::stream::{FusedStream, Stream};
 use pin_project_lite::pin_project;
 use tokio::time::Instant;
 
-use super::MIN_PERIOD;
 use super::access::delegate_access_inner;
-use crate::clock::{FAR_FUTURE, saturating_after};
+use crate::clock::{FAR_FUTURE, GRANULARITY, saturating_after};
 use crate::timer::Timer;
 
 /// An item of [`PingPong`]: an inbound item, passed through, or the request to ping the peer.
@@ -135,7 +134,7 @@ struct Timing {
 impl Timing {
     fn new(interval: Duration, timeout: Duration) -> Self {
         Self {
-            interval: interval.clamp(MIN_PERIOD, FAR_FUTURE),
+            interval: interval.clamp(GRANULARITY, FAR_FUTURE),
             timeout: timeout.min(FAR_FUTURE),
         }
     }
