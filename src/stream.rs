@@ -94,6 +94,7 @@
 //! [`keepalive`]: StreamDeadlineExt::keepalive
 //! [`ping_pong`]: StreamDeadlineExt::ping_pong
 
+use std::hash::Hash;
 use std::time::Duration;
 
 use futures_core::Stream;
@@ -102,16 +103,28 @@ mod access;
 mod burst;
 mod debounce;
 mod debounce_batch;
+mod debounce_batch_by_key;
+mod debounce_by_key;
+mod debounce_with;
 mod idle_timeout;
 mod keepalive;
+mod keyed;
+mod keys;
 mod ping_pong;
+mod sample;
 mod settle;
+mod throttle_with;
 
 pub use debounce::Debounce;
 pub use debounce_batch::DebounceBatch;
+pub use debounce_batch_by_key::DebounceBatchByKey;
+pub use debounce_by_key::DebounceByKey;
+pub use debounce_with::DebounceWith;
 pub use idle_timeout::{Elapsed, IdleTimeout};
 pub use keepalive::{Keepalive, KeepaliveItem};
 pub use ping_pong::{Liveness, PeerDead, PingPong};
+pub use sample::Sample;
+pub use throttle_with::ThrottleWith;
 
 /// Timing adapters for every [`Stream`]: [`debounce`](Self::debounce),
 /// [`debounce_batch`](Self::debounce_batch), [`idle_timeout`](Self::idle_timeout),
@@ -294,6 +307,297 @@ pub trait StreamDeadlineExt: Stream {
         Self: Sized,
     {
         DebounceBatch::new(self, window)
+    }
+
+    /// A [`debounce`](Self::debounce) for each key: yields the latest item of a key's burst
+    /// once no item of that key has arrived for `window`. One settle per file path, say,
+    /// where `debounce` would settle the whole directory at once.
+    ///
+    /// `key_fn` gives each item its key. Each key follows lodash's rules on its own, with the
+    /// options of `debounce`, set on the returned [`DebounceByKey`]:
+    /// [`leading`](DebounceByKey::leading), [`trailing`](DebounceByKey::trailing) and
+    /// [`max_wait`](DebounceByKey::max_wait) (under continuous writes to one file, emit at
+    /// least every `max_wait`). Items of different keys never delay each other. Keys whose
+    /// windows end at the same instant come out in the order their windows started, in
+    /// consecutive polls. When the source ends, every key's held item is emitted at once, in
+    /// that order, then the stream ends.
+    ///
+    /// ```text
+    /// window 100 ms; a, A are items of key a, and b, B of key b
+    ///
+    /// time (ms)           0    50   100  150  200  250  300
+    ///                     |----|----|----|----|----|----|
+    /// source              a b A          B
+    /// debounce_by_key                 b A          B
+    /// ```
+    ///
+    /// Each key's timeline is the one [`debounce`](Self::debounce) draws, option by option.
+    /// All keys share one Tokio timer and one heap of instants: no task, thread or timer per
+    /// key, O(log n) per key that comes due, and a key that settled is forgotten.
+    ///
+    /// # Examples
+    ///
+    /// A file watcher rebuilds each file once its own burst of writes has settled:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::stream::StreamDeadlineExt;
+    /// use futures_util::StreamExt;
+    /// use tokio::time::{Instant, sleep};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let start = Instant::now();
+    /// let writes = futures_util::stream::iter([("a.rs", 1), ("b.rs", 1), ("a.rs", 2)])
+    ///     .chain(futures_util::stream::once(async {
+    ///         sleep(Duration::from_millis(50)).await;
+    ///         ("b.rs", 2)
+    ///     }))
+    ///     .chain(futures_util::stream::pending());
+    /// let settled = writes.debounce_by_key(Duration::from_millis(100), |&(path, _)| path);
+    /// let mut settled = std::pin::pin!(settled);
+    /// assert_eq!(settled.next().await, Some(("a.rs", 2)));
+    /// assert_eq!(start.elapsed(), Duration::from_millis(100));
+    /// assert_eq!(settled.next().await, Some(("b.rs", 2)));
+    /// assert_eq!(start.elapsed(), Duration::from_millis(150));
+    /// # }
+    /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// `next()` on it is cancel safe: held items stay held.
+    ///
+    /// # Precision
+    ///
+    /// See [the module docs](self#precision).
+    fn debounce_by_key<K, F>(self, window: Duration, key_fn: F) -> DebounceByKey<Self, K, F>
+    where
+        Self: Sized,
+        K: Hash + Eq,
+        F: FnMut(&Self::Item) -> K,
+    {
+        DebounceByKey::new(self, window, key_fn)
+    }
+
+    /// A [`debounce_batch`](Self::debounce_batch) for each key: yields every item of a key's
+    /// burst, as one `Vec`, once no item of that key has arrived for `window`.
+    ///
+    /// The rules of [`debounce_by_key`](Self::debounce_by_key), with each key's items
+    /// collected instead of replaced: each source item is in exactly one batch, and a batch
+    /// holds the items of one key in the order they came. Options on the returned
+    /// [`DebounceBatchByKey`]: [`leading`](DebounceBatchByKey::leading),
+    /// [`max_wait`](DebounceBatchByKey::max_wait) and
+    /// [`max_items`](DebounceBatchByKey::max_items).
+    ///
+    /// ```text
+    /// window 100 ms; a, A are items of key a, and b, B of key b
+    ///
+    /// time (ms)           0    50   100  150  200  250  300
+    ///                     |----|----|----|----|----|----|
+    /// source              a b A          B
+    /// batches                         ^[b]
+    ///                                   ^[a,A]     ^[B]
+    /// ```
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::stream::StreamDeadlineExt;
+    /// use futures_util::StreamExt;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let events = futures_util::stream::iter([("a", "create"), ("b", "create"), ("a", "write")])
+    ///     .chain(futures_util::stream::pending());
+    /// let batches = events.debounce_batch_by_key(Duration::from_millis(100), |&(path, _)| path);
+    /// let mut batches = std::pin::pin!(batches);
+    /// assert_eq!(batches.next().await, Some(vec![("a", "create"), ("a", "write")]));
+    /// assert_eq!(batches.next().await, Some(vec![("b", "create")]));
+    /// # }
+    /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// `next()` on it is cancel safe: held batches stay held.
+    fn debounce_batch_by_key<K, F>(
+        self,
+        window: Duration,
+        key_fn: F,
+    ) -> DebounceBatchByKey<Self, K, F>
+    where
+        Self: Sized,
+        K: Hash + Eq,
+        F: FnMut(&Self::Item) -> K,
+    {
+        DebounceBatchByKey::new(self, window, key_fn)
+    }
+
+    /// A [`debounce`](Self::debounce) whose window each item chooses: yields the latest item
+    /// once no item has arrived for the window `window_fn` gave it (RxJS
+    /// `debounce(selector)`, Kotlin `debounce { }`).
+    ///
+    /// The window of the latest item is the one in force: an item with a shorter window than
+    /// the one before it is emitted when its own window ends. Options as on `debounce`, set
+    /// on the returned [`DebounceWith`].
+    ///
+    /// ```text
+    /// a sets a window of 100 ms, b of 20 ms, c of 50 ms
+    ///
+    /// time (ms)           0    50   100  150  200
+    ///                     |----|----|----|----|
+    /// source              a  b      c
+    /// debounce_with            b         c
+    /// ```
+    ///
+    /// # Examples
+    ///
+    /// A search box that waits longer after a short query, which is likely still being typed:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::stream::StreamDeadlineExt;
+    /// use futures_util::StreamExt;
+    /// use tokio::time::Instant;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let start = Instant::now();
+    /// let typed = futures_util::stream::iter(["r", "ru", "rust"]).chain(futures_util::stream::pending());
+    /// let queries = typed.debounce_with(|query: &&str| {
+    ///     if query.len() < 3 { Duration::from_millis(500) } else { Duration::from_millis(150) }
+    /// });
+    /// let mut queries = std::pin::pin!(queries);
+    /// assert_eq!(queries.next().await, Some("rust"));
+    /// assert_eq!(start.elapsed(), Duration::from_millis(150));
+    /// # }
+    /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// `next()` on it is cancel safe: a held item stays held.
+    fn debounce_with<F>(self, window_fn: F) -> DebounceWith<Self, F>
+    where
+        Self: Sized,
+        F: FnMut(&Self::Item) -> Duration,
+    {
+        DebounceWith::new(self, window_fn)
+    }
+
+    /// Yields the latest item at each tick of a fixed grid of `period`, if an item came since
+    /// the tick before (RxJS `sampleTime`, Kotlin `sample`).
+    ///
+    /// The grid starts at the first poll. A tick with no new item emits nothing and costs no
+    /// wakeup. An item ready at a tick's poll belongs to that tick. When the source ends, a
+    /// held item is emitted at once (RxJS and Kotlin drop it: here the final state is never
+    /// lost), then the stream ends. A `period` below a millisecond is raised to one.
+    ///
+    /// ```text
+    /// sample(100); first poll at 0
+    ///
+    /// time (ms)           0    50   100  150  200  250  300  350  400  450
+    ///                     |----|----|----|----|----|----|----|----|----|
+    /// source                a   b  c               d     e
+    /// ticks                         |         |         |         |
+    /// sample(100)                   c                   d         e
+    /// ```
+    ///
+    /// # Examples
+    ///
+    /// A progress bar redrawn at most four times a second:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::stream::StreamDeadlineExt;
+    /// use futures_util::StreamExt;
+    /// use tokio::time::sleep;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// // A percentage every 10 ms, then the task is done.
+    /// let progress = futures_util::stream::unfold(0, |done| async move {
+    ///     sleep(Duration::from_millis(10)).await;
+    ///     (done < 100).then_some((done + 1, done + 1))
+    /// });
+    /// let redraws: Vec<u32> = progress.sample(Duration::from_millis(250)).collect().await;
+    /// assert_eq!(redraws, [25, 50, 75, 100]);
+    /// # }
+    /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// `next()` on it is cancel safe: a held item stays held.
+    fn sample(self, period: Duration) -> Sample<Self>
+    where
+        Self: Sized,
+    {
+        Sample::new(self, period)
+    }
+
+    /// At most one item a `period`: RxJS's `throttleTime(period, { leading, trailing })`.
+    ///
+    /// An item that comes while the stream is not throttled starts a throttle of `period`,
+    /// and is emitted at once (`leading`, on by default). Items during the throttle are
+    /// dropped; with [`trailing(true)`](ThrottleWith::trailing) the latest is held instead
+    /// and emitted when the throttle ends, which starts the next throttle. Any two emissions
+    /// are thus at least `period` apart. When the source ends, a held item is emitted at once
+    /// (RxJS waits for the throttle to end), then the stream ends.
+    ///
+    /// ```text
+    /// period 100 ms
+    ///
+    /// time (ms)           0    50   100  150  200  250  300  350  400  450
+    ///                     |----|----|----|----|----|----|----|----|----|
+    /// source              a  b  c        d e                 f
+    /// throttle_with(100)  a              d                   f
+    /// .trailing(true)     a         c         e              f
+    /// .leading(false)               c         e                        f
+    ///   .trailing(true)
+    /// ```
+    ///
+    /// Named so as not to clash with `tokio_stream::StreamExt::throttle`, which delays every
+    /// item instead of dropping any. lodash's `throttle` differs in one case: after a
+    /// trailing emission, an item that comes once the burst has been quiet for a period is
+    /// emitted at once, even if less than a period after the trailing one. That behaviour is
+    /// `debounce(period).leading(true).max_wait(period)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::stream::StreamDeadlineExt;
+    /// use futures_util::StreamExt;
+    /// use tokio::time::{Instant, sleep};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let start = Instant::now();
+    /// // A scroll event every 10 ms for 95 ms.
+    /// let scrolls = futures_util::stream::unfold(0, |n| async move {
+    ///     (n < 10).then_some(())?;
+    ///     if n > 0 {
+    ///         sleep(Duration::from_millis(10)).await;
+    ///     }
+    ///     Some((n, n + 1))
+    /// });
+    /// let handled = scrolls.throttle_with(Duration::from_millis(40)).trailing(true);
+    /// let mut handled = std::pin::pin!(handled);
+    /// let mut at = Vec::new();
+    /// while let Some(n) = handled.next().await {
+    ///     at.push((n, start.elapsed().as_millis()));
+    /// }
+    /// assert_eq!(at, [(0, 0), (4, 40), (8, 80), (9, 90)]);
+    /// # }
+    /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// `next()` on it is cancel safe: a held item stays held.
+    fn throttle_with(self, period: Duration) -> ThrottleWith<Self>
+    where
+        Self: Sized,
+    {
+        ThrottleWith::new(self, period)
     }
 
     /// Passes the items as `Ok` and yields one `Err(`[`Elapsed`]`)` for each silent gap of

@@ -1,6 +1,7 @@
-//! lodash's debounce rules on Tokio instants, shared by `Debounce` and `DebounceBatch`. The
-//! rules know nothing of the items: they say when the held item (or batch) is emitted, held or
-//! discarded, and [`Settle`](super::settle::Settle) keeps the items.
+//! lodash's debounce rules on Tokio instants, shared by every debounce: [`Rules`] are the
+//! options, [`Burst`] the state of one burst (one per adapter, or one per key for the keyed
+//! debounces). The rules know nothing of the items: they say when the held item (or batch) is
+//! emitted, held or discarded, and the adapter keeps the items.
 //!
 //! The names follow lodash 4.17.21's `debounce`: a *call* is an item taken from the source,
 //! an *invoke* an emission, `last_emit` is lodash's `lastInvokeTime`, `timer` the instant its
@@ -27,19 +28,18 @@ pub(crate) enum Action {
     Discard,
 }
 
-#[derive(Clone)]
-pub(crate) struct Burst {
+/// A debounce's options: lodash's `wait`, `maxWait`, `leading` and `trailing`.
+#[derive(Debug, Clone)]
+pub(crate) struct Rules {
     window: Duration,
+    // As set: raised to the window where it is used, so a window that changes per item
+    // (`debounce_with`) raises it too.
     max_wait: Option<Duration>,
     leading: bool,
     trailing: bool,
-    last_call: Option<Instant>,
-    last_emit: Option<Instant>,
-    timer: Option<Instant>,
-    holding: bool,
 }
 
-impl Burst {
+impl Rules {
     pub(crate) fn new(window: Duration) -> Self {
         Self {
             // Saturated as every duration input is, so instants and elapsed times compare
@@ -48,11 +48,11 @@ impl Burst {
             max_wait: None,
             leading: false,
             trailing: true,
-            last_call: None,
-            last_emit: None,
-            timer: None,
-            holding: false,
         }
+    }
+
+    pub(crate) fn set_window(&mut self, window: Duration) {
+        self.window = window.min(FAR_FUTURE);
     }
 
     pub(crate) fn set_leading(&mut self, on: bool) {
@@ -63,17 +63,17 @@ impl Burst {
         self.trailing = on;
     }
 
-    /// lodash: `maxWait = max(maxWait, wait)`.
     pub(crate) fn set_max_wait(&mut self, max_wait: Duration) {
-        self.max_wait = Some(max_wait.min(FAR_FUTURE).max(self.window));
+        self.max_wait = Some(max_wait.min(FAR_FUTURE));
     }
 
     pub(crate) fn window(&self) -> Duration {
         self.window
     }
 
+    /// lodash: `maxWait = max(maxWait, wait)`.
     pub(crate) fn max_wait(&self) -> Option<Duration> {
-        self.max_wait
+        self.max_wait.map(|max_wait| max_wait.max(self.window))
     }
 
     pub(crate) fn leading(&self) -> bool {
@@ -83,7 +83,19 @@ impl Burst {
     pub(crate) fn trailing(&self) -> bool {
         self.trailing
     }
+}
 
+/// The state of one burst under [`Rules`]: lodash's `lastCallTime`, `lastInvokeTime`, timer
+/// and whether `lastArgs` is set.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Burst {
+    last_call: Option<Instant>,
+    last_emit: Option<Instant>,
+    timer: Option<Instant>,
+    holding: bool,
+}
+
+impl Burst {
     /// The instant at which `on_timer` has something to decide, if any: the adapter's task
     /// must be woken then.
     pub(crate) fn deadline(&self) -> Option<Instant> {
@@ -91,18 +103,37 @@ impl Burst {
     }
 
     /// Whether an item is held that the trailing edge will emit.
-    pub(crate) fn holds_trailing(&self) -> bool {
-        self.holding && self.trailing
+    pub(crate) fn holds_trailing(&self, rules: &Rules) -> bool {
+        self.holding && rules.trailing
+    }
+
+    /// Whether the burst is over and forgetting it changes nothing: no timer, nothing held,
+    /// and a quiet window since the last call, so the next call is a leading edge either way.
+    pub(crate) fn settled(&self, rules: &Rules, now: Instant) -> bool {
+        self.timer.is_none()
+            && !self.holding
+            && self
+                .last_call
+                .is_none_or(|last| now.saturating_duration_since(last) >= rules.window)
+    }
+
+    /// The instant after which the burst is worth looking at again: its timer, or, if it has
+    /// none, the end of the quiet window that [`settled`](Self::settled) waits for.
+    pub(crate) fn next_check_at(&self, rules: &Rules) -> Option<Instant> {
+        self.timer.or_else(|| {
+            self.last_call
+                .map(|last| saturating_after(last, rules.window))
+        })
     }
 
     /// lodash's `shouldInvoke`: the first call ever, a quiet window since the last call, or
     /// `max_wait` since the last emission.
-    fn should_emit(&self, now: Instant) -> bool {
+    fn should_emit(&self, rules: &Rules, now: Instant) -> bool {
         let Some(last_call) = self.last_call else {
             return true;
         };
-        now.saturating_duration_since(last_call) >= self.window
-            || self.max_wait.is_some_and(|max_wait| {
+        now.saturating_duration_since(last_call) >= rules.window
+            || rules.max_wait().is_some_and(|max_wait| {
                 self.last_emit
                     .is_none_or(|last| now.saturating_duration_since(last) >= max_wait)
             })
@@ -110,10 +141,10 @@ impl Burst {
 
     /// lodash's `invokeFunc`. With both edges off nothing is ever emitted (the contract), even
     /// where lodash would invoke for `maxWait`.
-    fn emit(&mut self, now: Instant) -> Action {
+    fn emit(&mut self, rules: &Rules, now: Instant) -> Action {
         self.last_emit = Some(now);
         self.holding = false;
-        if self.leading || self.trailing {
+        if rules.leading || rules.trailing {
             Action::Emit
         } else {
             Action::Discard
@@ -122,9 +153,9 @@ impl Burst {
 
     /// The instant the timer waits for after `now`: a window after the last call, or `max_wait`
     /// after the last emission if that is sooner (lodash's `remainingWait`).
-    fn next_check(&self, now: Instant) -> Instant {
-        let quiet = saturating_after(self.last_call.unwrap_or(now), self.window);
-        match (self.max_wait, self.last_emit) {
+    fn next_check(&self, rules: &Rules, now: Instant) -> Instant {
+        let quiet = saturating_after(self.last_call.unwrap_or(now), rules.window);
+        match (rules.max_wait(), self.last_emit) {
             (Some(max_wait), Some(last)) => quiet.min(saturating_after(last, max_wait)),
             _ => quiet,
         }
@@ -132,59 +163,82 @@ impl Burst {
 
     /// An item was taken from the source at `now`; the adapter already holds it (replacing or
     /// joining what it held).
-    pub(crate) fn on_item(&mut self, now: Instant) -> Action {
-        let emitting = self.should_emit(now);
+    pub(crate) fn on_item(&mut self, rules: &Rules, now: Instant) -> Action {
+        let emitting = self.should_emit(rules, now);
         self.last_call = Some(now);
         self.holding = true;
-        if emitting {
-            if self.timer.is_none() {
+        match self.timer {
+            None if emitting => {
                 // The leading edge: a burst starts; `max_wait` counts from here.
                 self.last_emit = Some(now);
-                self.timer = Some(saturating_after(now, self.window));
-                return if self.leading {
-                    self.emit(now)
-                } else {
-                    Action::Hold
-                };
+                self.timer = Some(saturating_after(now, rules.window));
+                if rules.leading {
+                    return self.emit(rules, now);
+                }
             }
-            if self.max_wait.is_some() {
+            Some(_) if emitting && rules.max_wait().is_some() => {
                 // `max_wait` reached under continuous input: emit, and a new window starts.
-                self.timer = Some(saturating_after(now, self.window));
-                return self.emit(now);
+                self.timer = Some(saturating_after(now, rules.window));
+                return self.emit(rules, now);
             }
-        }
-        if self.timer.is_none() {
             // A call soon after a `max_wait` trailing edge: no leading edge (lodash), and the
             // timer bounded by `max_wait` from that emission (the one change from lodash).
-            self.timer = Some(self.next_check(now));
+            None => self.timer = Some(self.next_check(rules, now)),
+            // The burst goes on. With a fixed window the timer is already at or before this
+            // call's check; a window that shrank with this item (`debounce_with`) pulls it in.
+            Some(at) => self.timer = Some(at.min(self.next_check(rules, now))),
         }
         Action::Hold
     }
 
+    /// The held batch is full (`max_items`): it goes out now, an emission like `max_wait`'s,
+    /// and the burst goes on.
+    pub(crate) fn on_full(&mut self, rules: &Rules, now: Instant) -> Action {
+        self.emit(rules, now)
+    }
+
     /// The task was polled at `now` with no more items ready: lodash's `timerExpired` if the
     /// timer's instant has come.
-    pub(crate) fn on_timer(&mut self, now: Instant) -> Action {
+    pub(crate) fn on_timer(&mut self, rules: &Rules, now: Instant) -> Action {
         match self.timer {
             Some(at) if at <= now => {}
             _ => return Action::Hold,
         }
-        if !self.should_emit(now) {
+        if !self.should_emit(rules, now) {
             // Items came since the timer was set: wait for the rest of the window.
-            self.timer = Some(self.next_check(now));
+            self.timer = Some(self.next_check(rules, now));
             return Action::Hold;
         }
-        // The trailing edge: the burst is over.
+        self.trailing_edge(rules, now)
+    }
+
+    /// lodash's `flush`: the trailing edge now, if a burst is open.
+    pub(crate) fn on_flush(&mut self, rules: &Rules, now: Instant) -> Action {
+        if self.timer.is_none() {
+            return Action::Hold;
+        }
+        self.trailing_edge(rules, now)
+    }
+
+    /// lodash's `cancel`: the burst is forgotten, and the held item dropped. Returns whether an
+    /// item was held.
+    pub(crate) fn cancel(&mut self) -> bool {
+        std::mem::take(self).holding
+    }
+
+    /// lodash's `trailingEdge`: the burst is over.
+    fn trailing_edge(&mut self, rules: &Rules, now: Instant) -> Action {
         self.timer = None;
-        if self.holding && self.trailing {
-            return self.emit(now);
+        if self.holding && rules.trailing {
+            return self.emit(rules, now);
         }
         self.discard()
     }
 
     /// The source ended: the held item goes out now if its trailing edge would emit it.
-    pub(crate) fn on_end(&mut self) -> Action {
+    pub(crate) fn on_end(&mut self, rules: &Rules) -> Action {
         self.timer = None;
-        if self.holding && self.trailing {
+        if self.holding && rules.trailing {
             self.holding = false;
             return Action::Emit;
         }

@@ -9,7 +9,7 @@ use futures_core::stream::{FusedStream, Stream};
 use pin_project_lite::pin_project;
 
 use super::access::delegate_access_inner;
-use super::settle::{Latest, Settle};
+use super::settle::{Fixed, Latest, Settle, delegate_flush_cancel};
 
 pin_project! {
     /// Stream for [`debounce`](super::StreamDeadlineExt::debounce): yields the latest item of
@@ -47,14 +47,14 @@ pin_project! {
     #[must_use = "streams do nothing unless polled"]
     pub struct Debounce<S: Stream> {
         #[pin]
-        inner: Settle<S, Latest<S::Item>>,
+        inner: Settle<S, Latest<S::Item>, Fixed>,
     }
 }
 
 impl<S: Stream> Debounce<S> {
     pub(crate) fn new(stream: S, window: Duration) -> Self {
         Self {
-            inner: Settle::new(stream, window),
+            inner: Settle::new(stream, window, Fixed),
         }
     }
 
@@ -77,7 +77,7 @@ impl<S: Stream> Debounce<S> {
     /// # }
     /// ```
     pub fn leading(mut self, on: bool) -> Self {
-        self.inner.burst.set_leading(on);
+        self.inner.rules.set_leading(on);
         self
     }
 
@@ -100,7 +100,7 @@ impl<S: Stream> Debounce<S> {
     /// # }
     /// ```
     pub fn trailing(mut self, on: bool) -> Self {
-        self.inner.burst.set_trailing(on);
+        self.inner.rules.set_trailing(on);
         self
     }
 
@@ -133,7 +133,7 @@ impl<S: Stream> Debounce<S> {
     /// # }
     /// ```
     pub fn max_wait(mut self, max_wait: Duration) -> Self {
-        self.inner.burst.set_max_wait(max_wait);
+        self.inner.rules.set_max_wait(max_wait);
         self
     }
 
@@ -157,6 +157,12 @@ impl<S: Stream> Debounce<S> {
     pub fn timer_resets(&self) -> u64 {
         self.inner.timer_resets()
     }
+
+    delegate_flush_cancel!(
+        out: S::Item,
+        build: ".debounce(Duration::from_millis(100))",
+        flushed: "Some(3)",
+    );
 
     delegate_access_inner!(
         inner.stream: S,

@@ -9,7 +9,7 @@ use futures_core::stream::{FusedStream, Stream};
 use pin_project_lite::pin_project;
 
 use super::access::delegate_access_inner;
-use super::settle::{All, Settle};
+use super::settle::{All, Fixed, Settle, delegate_flush_cancel};
 
 pin_project! {
     /// Stream for [`debounce_batch`](super::StreamDeadlineExt::debounce_batch): yields every
@@ -43,14 +43,14 @@ pin_project! {
     #[must_use = "streams do nothing unless polled"]
     pub struct DebounceBatch<S: Stream> {
         #[pin]
-        inner: Settle<S, All<S::Item>>,
+        inner: Settle<S, All<S::Item>, Fixed>,
     }
 }
 
 impl<S: Stream> DebounceBatch<S> {
     pub(crate) fn new(stream: S, window: Duration) -> Self {
         Self {
-            inner: Settle::new(stream, window),
+            inner: Settle::new(stream, window, Fixed),
         }
     }
 
@@ -71,7 +71,7 @@ impl<S: Stream> DebounceBatch<S> {
     /// # }
     /// ```
     pub fn leading(mut self, on: bool) -> Self {
-        self.inner.burst.set_leading(on);
+        self.inner.rules.set_leading(on);
         self
     }
 
@@ -101,7 +101,39 @@ impl<S: Stream> DebounceBatch<S> {
     /// # }
     /// ```
     pub fn max_wait(mut self, max_wait: Duration) -> Self {
-        self.inner.burst.set_max_wait(max_wait);
+        self.inner.rules.set_max_wait(max_wait);
+        self
+    }
+
+    /// Yield the batch at once when it holds `n` items (`n = 0` counts as 1), as
+    /// tokio-stream's `chunks_timeout` does when a chunk is full: an emission, so `max_wait`
+    /// measures from it. The burst goes on: the items after a full batch gather into the next
+    /// one, which goes out when it is full in turn or when the burst settles.
+    ///
+    /// ```text
+    /// debounce_batch(100).max_items(2); a, b, c at 0, 10 and 20 ms
+    ///
+    /// time (ms)           0    50   100  150
+    ///                     |----|----|----|
+    /// source              abc
+    /// batches              ^[a,b]      ^[c]
+    /// ```
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::stream::StreamDeadlineExt;
+    /// use futures_util::StreamExt;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let batches = futures_util::stream::iter(1..=5)
+    ///     .debounce_batch(Duration::from_millis(100))
+    ///     .max_items(2);
+    /// assert_eq!(batches.collect::<Vec<_>>().await, [vec![1, 2], vec![3, 4], vec![5]]);
+    /// # }
+    /// ```
+    pub fn max_items(mut self, n: usize) -> Self {
+        self.inner.max_items = n.max(1);
         self
     }
 
@@ -125,6 +157,12 @@ impl<S: Stream> DebounceBatch<S> {
     pub fn timer_resets(&self) -> u64 {
         self.inner.timer_resets()
     }
+
+    delegate_flush_cancel!(
+        out: Vec<S::Item>,
+        build: ".debounce_batch(Duration::from_millis(100))",
+        flushed: "Some(vec![1, 2, 3])",
+    );
 
     delegate_access_inner!(
         inner.stream: S,

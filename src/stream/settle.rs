@@ -1,7 +1,8 @@
-//! The stream that [`Debounce`](super::Debounce) and [`DebounceBatch`](super::DebounceBatch)
-//! both are: a fused source, one timer, lodash's rules ([`Burst`]) and what is held between
-//! emissions. The two differ only in what they hold: the latest item ([`Latest`]) or every
-//! item of the burst ([`All`]).
+//! The stream that [`Debounce`](super::Debounce), [`DebounceBatch`](super::DebounceBatch) and
+//! [`DebounceWith`](super::DebounceWith) are: a fused source, one timer, lodash's rules
+//! ([`Rules`], [`Burst`]) and what is held between emissions. They differ in what they hold:
+//! the latest item ([`Latest`]) or every item of the burst ([`All`]); and in where the window
+//! comes from: fixed ([`Fixed`]) or chosen by each item ([`PerItem`]).
 
 use std::fmt;
 use std::pin::Pin;
@@ -12,7 +13,7 @@ use futures_core::stream::{FusedStream, Stream};
 use pin_project_lite::pin_project;
 use tokio::time::Instant;
 
-use super::burst::{Action, Burst};
+use super::burst::{Action, Burst, Rules};
 use crate::timer::Timer;
 
 /// What a debounce holds between emissions, and what it yields.
@@ -28,8 +29,13 @@ pub(crate) trait Held: Default {
 
     fn is_empty(&self) -> bool;
 
+    /// Whether what is held has reached `max_items` and must go out now.
+    fn is_full(&self, _max_items: usize) -> bool {
+        false
+    }
+
     /// The `Debug` fields of the adapter that come from what it holds.
-    fn debug_fields(&self, burst: &Burst, f: &mut fmt::DebugStruct<'_, '_>);
+    fn debug_fields(&self, rules: &Rules, f: &mut fmt::DebugStruct<'_, '_>);
 
     /// Carries out the rules' decision: what to yield now, if anything.
     fn apply(&mut self, action: Action) -> Option<Self::Out> {
@@ -69,9 +75,9 @@ impl<T> Held for Latest<T> {
         self.0.is_none()
     }
 
-    fn debug_fields(&self, burst: &Burst, f: &mut fmt::DebugStruct<'_, '_>) {
+    fn debug_fields(&self, rules: &Rules, f: &mut fmt::DebugStruct<'_, '_>) {
         // Only a latest item can be dropped by its edge: a batch has no trailing switch.
-        f.field("trailing", &burst.trailing())
+        f.field("trailing", &rules.trailing())
             .field("holding", &self.0.is_some());
     }
 }
@@ -116,32 +122,69 @@ impl<T> Held for All<T> {
         self.items.is_empty()
     }
 
-    fn debug_fields(&self, _: &Burst, f: &mut fmt::DebugStruct<'_, '_>) {
+    fn is_full(&self, max_items: usize) -> bool {
+        self.items.len() >= max_items
+    }
+
+    fn debug_fields(&self, _: &Rules, f: &mut fmt::DebugStruct<'_, '_>) {
         f.field("held", &self.items.len());
     }
 }
 
+/// Where a debounce's window comes from.
+pub(crate) trait Windows<T> {
+    /// The window this item sets, or `None` to keep the one set at construction.
+    fn window(&mut self, item: &T) -> Option<Duration>;
+}
+
+/// One window for every item.
+#[derive(Debug, Default)]
+pub(crate) struct Fixed;
+
+impl<T> Windows<T> for Fixed {
+    fn window(&mut self, _: &T) -> Option<Duration> {
+        None
+    }
+}
+
+/// A window chosen by each item.
+pub(crate) struct PerItem<F>(pub(crate) F);
+
+impl<T, F: FnMut(&T) -> Duration> Windows<T> for PerItem<F> {
+    fn window(&mut self, item: &T) -> Option<Duration> {
+        Some((self.0)(item))
+    }
+}
+
 pin_project! {
-    /// A debounce that yields what `H` holds: both public debounces wrap one.
-    pub(crate) struct Settle<S, H> {
+    /// A debounce that yields what `H` holds, with windows from `W`: the public debounces of
+    /// one burst at a time wrap one.
+    pub(crate) struct Settle<S, H, W> {
         #[pin]
         pub(super) stream: S,
         #[pin]
         timer: Timer,
-        pub(super) burst: Burst,
+        pub(super) rules: Rules,
+        burst: Burst,
+        windows: W,
         held: H,
+        // A batch this long is emitted at once (`usize::MAX`: never).
+        pub(super) max_items: usize,
         // The source returned `None`: it is never polled again.
         source_done: bool,
     }
 }
 
-impl<S, H: Held> Settle<S, H> {
-    pub(crate) fn new(stream: S, window: Duration) -> Self {
+impl<S, H: Held, W> Settle<S, H, W> {
+    pub(crate) fn new(stream: S, window: Duration, windows: W) -> Self {
         Self {
             stream,
             timer: Timer::new(),
-            burst: Burst::new(window),
+            rules: Rules::new(window),
+            burst: Burst::default(),
+            windows,
             held: H::default(),
+            max_items: usize::MAX,
             source_done: false,
         }
     }
@@ -150,53 +193,78 @@ impl<S, H: Held> Settle<S, H> {
         self.timer.sets()
     }
 
+    /// lodash's `flush`: the trailing edge now, if a burst is open.
+    pub(crate) fn flush(self: Pin<&mut Self>) -> Option<H::Out> {
+        let this = self.project();
+        this.held
+            .apply(this.burst.on_flush(this.rules, Instant::now()))
+    }
+
+    /// lodash's `cancel`: the held item dropped and the burst forgotten.
+    pub(crate) fn cancel(self: Pin<&mut Self>) -> bool {
+        let this = self.project();
+        drop(this.held.take());
+        this.burst.cancel()
+    }
+
     /// The adapter's `Debug`, under its public name.
     pub(crate) fn debug(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct(name);
-        d.field("window", &self.burst.window())
-            .field("max_wait", &self.burst.max_wait())
-            .field("leading", &self.burst.leading());
-        self.held.debug_fields(&self.burst, &mut d);
+        d.field("window", &self.rules.window())
+            .field("max_wait", &self.rules.max_wait())
+            .field("leading", &self.rules.leading());
+        self.held.debug_fields(&self.rules, &mut d);
+        if self.max_items != usize::MAX {
+            d.field("max_items", &self.max_items);
+        }
         d.field("deadline", &self.burst.deadline())
             .field("source_done", &self.source_done)
             .finish_non_exhaustive()
     }
 }
 
-impl<S, H> Stream for Settle<S, H>
+impl<S, H, W> Stream for Settle<S, H, W>
 where
     S: Stream,
     H: Held<Item = S::Item>,
+    W: Windows<S::Item>,
 {
     type Item = H::Out;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<H::Out>> {
         let mut this = self.project();
         if *this.source_done {
-            return Poll::Ready(this.held.apply(this.burst.on_end()));
+            return Poll::Ready(this.held.apply(this.burst.on_end(this.rules)));
         }
         // One clock read a poll: the items ready now arrived "now", however many they are.
         let now = Instant::now();
         // Every ready item is taken before the window is judged, so a buffered burst costs
-        // one window. An emission due on an item (a leading edge, `max_wait`) is yielded at
-        // once; the next poll takes the rest.
+        // one window. An emission due on an item (a leading edge, `max_wait`, a full batch)
+        // is yielded at once; the next poll takes the rest.
         loop {
             match this.stream.as_mut().poll_next(cx) {
                 Poll::Ready(Some(item)) => {
+                    if let Some(window) = this.windows.window(&item) {
+                        this.rules.set_window(window);
+                    }
                     this.held.push(item);
-                    if let Some(out) = this.held.apply(this.burst.on_item(now)) {
+                    let mut action = this.burst.on_item(this.rules, now);
+                    if action == Action::Hold && this.held.is_full(*this.max_items) {
+                        action = this.burst.on_full(this.rules, now);
+                    }
+                    if let Some(out) = this.held.apply(action) {
                         return Poll::Ready(Some(out));
                     }
                 }
                 Poll::Ready(None) => {
                     *this.source_done = true;
-                    return Poll::Ready(this.held.apply(this.burst.on_end()));
+                    return Poll::Ready(this.held.apply(this.burst.on_end(this.rules)));
                 }
                 // The source registered the waker for its next item.
                 Poll::Pending => break,
             }
         }
-        if let Some(out) = this.held.apply(this.burst.on_timer(now)) {
+        if let Some(out) = this.held.apply(this.burst.on_timer(this.rules, now)) {
             return Poll::Ready(Some(out));
         }
         // Nothing to decide means only the source can change anything, and it will wake
@@ -209,7 +277,7 @@ where
 
     /// At most one emission per source item, and at most the held one once the source ended.
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let held = usize::from(self.burst.holds_trailing() && !self.held.is_empty());
+        let held = usize::from(self.burst.holds_trailing(&self.rules) && !self.held.is_empty());
         if self.source_done {
             return (held, Some(held));
         }
@@ -218,12 +286,71 @@ where
     }
 }
 
-impl<S, H> FusedStream for Settle<S, H>
+impl<S, H, W> FusedStream for Settle<S, H, W>
 where
     S: Stream,
     H: Held<Item = S::Item>,
+    W: Windows<S::Item>,
 {
     fn is_terminated(&self) -> bool {
         self.source_done && self.held.is_empty()
     }
 }
+
+/// Expands, inside the `impl` of an adapter whose field `inner` is a [`Settle`], to lodash's
+/// `flush` and `cancel`, each with its docs and a doctest on the adapter that `$build` (a
+/// method chain, as text) makes of three items ready at once; `$flushed` is what `flush`
+/// returns for them, as text.
+macro_rules! delegate_flush_cancel {
+    (out: $out:ty, build: $build:literal, flushed: $flushed:literal,) => {
+        /// Emits the held burst now, lodash's `flush`: if a burst is open, its trailing edge
+        /// runs at once and its held item is returned (or dropped, with `trailing(false)`),
+        /// instead of being yielded when the window ends. `None` if no burst is open.
+        ///
+        /// It counts as an emission (`max_wait` measures from it), and the burst is closed:
+        /// an item that comes within the window of the last one starts no leading edge
+        /// (lodash). The stream itself yields nothing for the flushed burst.
+        ///
+        /// ```
+        /// use std::time::Duration;
+        /// use deadlines::stream::StreamDeadlineExt;
+        /// use futures_util::StreamExt;
+        ///
+        /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+        /// # async fn main() {
+        /// let source = futures_util::stream::iter([1, 2, 3]).chain(futures_util::stream::pending());
+        #[doc = concat!("let mut adapter = std::pin::pin!(source", $build, ");")]
+        /// assert!(futures_util::poll!(adapter.next()).is_pending()); // the burst is held
+        #[doc = concat!("assert_eq!(adapter.as_mut().flush(), ", $flushed, ");")]
+        /// assert_eq!(adapter.as_mut().flush(), None, "nothing is held any more");
+        /// # }
+        /// ```
+        pub fn flush(self: ::std::pin::Pin<&mut Self>) -> Option<$out> {
+            self.project().inner.flush()
+        }
+
+        /// Drops the held burst and forgets it, lodash's `cancel`: the next item starts a new
+        /// burst (a leading edge, with `leading(true)`). Returns whether anything was held.
+        ///
+        /// ```
+        /// use std::time::Duration;
+        /// use deadlines::stream::StreamDeadlineExt;
+        /// use futures_util::StreamExt;
+        ///
+        /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+        /// # async fn main() {
+        /// let source = futures_util::stream::iter([1, 2, 3]).chain(futures_util::stream::pending());
+        #[doc = concat!("let mut adapter = std::pin::pin!(source", $build, ");")]
+        /// assert!(futures_util::poll!(adapter.next()).is_pending()); // the burst is held
+        /// assert!(adapter.as_mut().cancel());
+        /// tokio::time::sleep(Duration::from_secs(1)).await;
+        /// assert!(futures_util::poll!(adapter.next()).is_pending(), "nothing left to emit");
+        /// # }
+        /// ```
+        pub fn cancel(self: ::std::pin::Pin<&mut Self>) -> bool {
+            self.project().inner.cancel()
+        }
+    };
+}
+
+pub(super) use delegate_flush_cancel;
