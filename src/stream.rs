@@ -317,10 +317,11 @@ pub trait StreamDeadlineExt: Stream {
     /// options of `debounce`, set on the returned [`DebounceByKey`]:
     /// [`leading`](DebounceByKey::leading), [`trailing`](DebounceByKey::trailing) and
     /// [`max_wait`](DebounceByKey::max_wait) (under continuous writes to one file, emit at
-    /// least every `max_wait`). Items of different keys never delay each other. Keys whose
-    /// windows end at the same instant come out in the order their windows started, in
-    /// consecutive polls. When the source ends, every key's held item is emitted at once, in
-    /// that order, then the stream ends.
+    /// least every `max_wait`). Items of different keys never delay each other. Keys due at
+    /// the same instant come out in consecutive polls, with no wakeup between them, in the
+    /// order the keys were first seen (since they were last forgotten). When the source ends,
+    /// every key's held item is emitted at once, in the order they were due, then the stream
+    /// ends.
     ///
     /// ```text
     /// window 100 ms; a, A are items of key a, and b, B of key b

@@ -61,7 +61,12 @@ impl<S, K: Hash + Eq, F, H: Held> Keyed<S, K, F, H> {
 
     pub(crate) fn flush(self: Pin<&mut Self>) -> Vec<H::Out> {
         let this = self.project();
-        this.keys.flush(this.rules, Instant::now())
+        let out = this.keys.flush(this.rules, Instant::now());
+        if this.keys.next_due().is_none() {
+            // Nothing left to wait for: no wakeup follows.
+            this.timer.clear();
+        }
+        out
     }
 
     pub(crate) fn flush_key<Q>(self: Pin<&mut Self>, key: &Q) -> Option<H::Out>
@@ -74,7 +79,10 @@ impl<S, K: Hash + Eq, F, H: Held> Keyed<S, K, F, H> {
     }
 
     pub(crate) fn cancel(self: Pin<&mut Self>) -> usize {
-        self.project().keys.cancel()
+        let this = self.project();
+        // Nothing left to wait for: no wakeup follows.
+        this.timer.clear();
+        this.keys.cancel()
     }
 
     pub(crate) fn cancel_key<Q>(self: Pin<&mut Self>, key: &Q) -> bool

@@ -8,7 +8,7 @@
 //! - `due` holds exactly one entry per live slot, at or before the instant its burst is next
 //!   worth looking at (a lazy queue: an item that pushes a key's window later changes nothing
 //!   here, and the key is queued again when its entry comes). Entries with equal instants
-//!   come out in the order they were queued.
+//!   come out in the order their keys were first queued, since they were last forgotten.
 //!
 //! So a key costs O(1) per item and O(log n) per entry that comes due, and nothing per key is
 //! a task, a thread or a timer. A key is forgotten when its burst has settled (see
@@ -17,6 +17,7 @@
 use std::borrow::Borrow;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::collections::binary_heap::PeekMut;
 use std::hash::{BuildHasher, Hash, RandomState};
 
 use hashbrown::HashTable;
@@ -31,7 +32,8 @@ struct Slot<K, H> {
     held: H,
 }
 
-/// An entry of the due queue: ordered by instant, then by the order it was queued in.
+/// An entry of the due queue: ordered by instant, then by when its key was first queued (a
+/// key keeps its `seq` when it is queued again).
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
 struct Due {
     at: Instant,
@@ -45,7 +47,7 @@ pub(crate) struct Keys<K, H> {
     index: HashTable<u32>,
     hasher: RandomState,
     due: BinaryHeap<Reverse<Due>>,
-    // The number of entries ever queued: the tie-break that keeps equal instants in order.
+    // The number of keys ever queued: the tie-break that keeps equal instants in order.
     queued: u64,
     live: usize,
 }
@@ -130,6 +132,7 @@ impl<K: Hash + Eq, H: Held> Keys<K, H> {
         slot
     }
 
+    /// Queues a new key's first entry.
     fn queue(&mut self, slot: u32, at: Instant) {
         self.queued += 1;
         let seq = self.queued;
@@ -166,15 +169,10 @@ impl<K: Hash + Eq, H: Held> Keys<K, H> {
 
     /// Runs the checks that have come by `now`, in order, up to the first that emits.
     pub(crate) fn pop_due(&mut self, rules: &Rules, now: Instant) -> Option<H::Out> {
-        while let Some(Reverse(due)) = self.due.peek() {
-            if due.at > now {
-                return None;
-            }
-            let slot = due.slot;
-            self.due.pop();
-            let entry = self.slot_mut(slot);
+        while let Some(due) = self.pop_come(now) {
+            let entry = self.slot_mut(due.slot);
             let out = entry.held.apply(entry.burst.on_timer(rules, now));
-            self.requeue_or_forget(slot, rules, now);
+            self.requeue_or_forget(due, rules, now);
             if out.is_some() {
                 return out;
             }
@@ -182,18 +180,25 @@ impl<K: Hash + Eq, H: Held> Keys<K, H> {
         None
     }
 
-    /// After its entry came out: the key is queued again at its next check, or forgotten.
-    fn requeue_or_forget(&mut self, slot: u32, rules: &Rules, now: Instant) {
-        let entry = self.slot_mut(slot);
+    /// The first entry of the queue, if its instant has come by `now`.
+    fn pop_come(&mut self, now: Instant) -> Option<Due> {
+        let top = self.due.peek_mut()?;
+        (top.0.at <= now).then(|| PeekMut::pop(top).0)
+    }
+
+    /// After its entry came out: the key is queued again at its next check, in its place
+    /// among keys due at the same instant, or forgotten.
+    fn requeue_or_forget(&mut self, due: Due, rules: &Rules, now: Instant) {
+        let entry = self.slot_mut(due.slot);
         if entry.burst.settled(rules, now) {
-            self.forget(slot);
+            self.forget(due.slot);
         } else {
             let at = entry
                 .burst
                 .next_check_at(rules)
                 .expect("an unsettled burst has a check to come");
             debug_assert!(at > now, "a key re-queued at an instant that has come");
-            self.queue(slot, at);
+            self.due.push(Reverse(Due { at, ..due }));
         }
     }
 

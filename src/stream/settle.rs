@@ -196,14 +196,20 @@ impl<S, H: Held, W> Settle<S, H, W> {
     /// lodash's `flush`: the trailing edge now, if a burst is open.
     pub(crate) fn flush(self: Pin<&mut Self>) -> Option<H::Out> {
         let this = self.project();
-        this.held
-            .apply(this.burst.on_flush(this.rules, Instant::now()))
+        let out = this
+            .held
+            .apply(this.burst.on_flush(this.rules, Instant::now()));
+        // The burst is closed: nothing left to wait for, so no wakeup follows.
+        this.timer.clear();
+        out
     }
 
     /// lodash's `cancel`: the held item dropped and the burst forgotten.
     pub(crate) fn cancel(self: Pin<&mut Self>) -> bool {
         let this = self.project();
         drop(this.held.take());
+        // Nothing left to wait for: no wakeup follows.
+        this.timer.clear();
         this.burst.cancel()
     }
 
