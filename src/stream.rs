@@ -1,11 +1,18 @@
-//! Stream adapters on Tokio time: [`debounce`], [`debounce_batch`], [`idle_timeout`],
-//! [`keepalive`] and [`ping_pong`], from the extension trait [`StreamDeadlineExt`],
-//! implemented for every [`Stream`].
+//! Stream adapters on Tokio time, from the extension trait [`StreamDeadlineExt`], implemented
+//! for every [`Stream`]: the debounces ([`debounce`], [`debounce_batch`], [`debounce_by_key`],
+//! [`debounce_batch_by_key`], [`debounce_with`]), the rate limits ([`sample`],
+//! [`throttle_with`]) and the liveness adapters ([`idle_timeout`], [`keepalive`],
+//! [`ping_pong`]).
 //!
 //! | adapter | for | yields |
 //! |---|---|---|
 //! | [`debounce`] | act once a burst settles; the latest state at most every so often (with `max_wait`) | the latest item of each burst |
-//! | [`debounce_batch`] | coalesce file-system events | every item of each burst, as one `Vec` |
+//! | [`debounce_batch`] | coalesce file-system events | every item of each burst, as one `Vec` (at most `max_items`) |
+//! | [`debounce_by_key`] | one settle per file path, per user, per key | the latest item of each key's burst |
+//! | [`debounce_batch_by_key`] | coalesce each file's events on its own | every item of each key's burst, as one `Vec` |
+//! | [`debounce_with`] | a window that depends on the item (a short query waits longer) | the latest item of each burst |
+//! | [`sample`] | redraw a progress bar at a steady rate | the latest item at each tick of a fixed grid |
+//! | [`throttle_with`] | at most one action a period (clicks, scrolls) | the first item of each period, and with `trailing` its latest |
 //! | [`idle_timeout`] | notice a silent connection | items as `Ok`, one `Err(Elapsed)` per silent gap |
 //! | [`keepalive`] | server-sent-event comments, outbound keep-alives | items as `Source`, and one of yours as `Injected` after each silent period |
 //! | [`ping_pong`] | websocket liveness: ping a silent peer, drop one that does not answer | items as `Ok(Item)`, `Ok(Ping)` after a silent interval, `Err(PeerDead)` (then the end) when a ping goes unanswered |
@@ -33,8 +40,10 @@
 //! `#[tokio::test(start_paused = true)]`. Each adapter has one [`Sleep`](tokio::time::Sleep),
 //! created at the first poll that needs it and re-set lazily: an item that pushes a window
 //! later is a store, and the timer is re-set only when it fires early, at most once a window.
-//! No item allocates (a [`debounce_batch`] batch grows a `Vec`, reserved at the size of the
-//! last batch). Each adapter counts the times it set its timer, in `timer_resets()`.
+//! No item allocates, except to hold more: a batch grows a `Vec` (reserved at the size of the
+//! last batch), and a keyed debounce's table grows, amortized, with each new key (an item of a
+//! known key allocates nothing). Each adapter counts the times it set its timer, in
+//! `timer_resets()`.
 //!
 //! In each poll the adapter reads the clock once, then takes every item the source has ready
 //! before it judges the window: a burst of N buffered items costs one window, not N, and an
@@ -70,7 +79,8 @@
 //!
 //! # Sources that are always ready
 //!
-//! [`debounce`] and [`debounce_batch`] take items until the source returns `Pending`. A Tokio
+//! The debounces, [`sample`] and [`throttle_with`] take items until the source returns
+//! `Pending`. A Tokio
 //! source (a channel, a socket) returns `Pending` once the task's cooperative budget is used
 //! up, so the window is judged at least every budget's worth of items. A source that is
 //! ready forever and ignores the budget (`futures::stream::repeat`) is drained forever; wrap
@@ -79,8 +89,13 @@
 //! # Comparison with other crates
 //!
 //! - `tokio_stream::StreamExt::throttle` delays every item (nothing is dropped), and its type
-//!   cannot be named. For "the latest state at most every `p`", use
+//!   cannot be named. [`throttle_with`] drops items (RxJS's `throttleTime`); for "the latest
+//!   state at most every `p`, on a fixed grid", use [`sample`]; lodash's `throttle` is
 //!   `debounce(p).leading(true).max_wait(p)`.
+//! - notify-debouncer-full settles file-system events per path on a thread of its own that
+//!   wakes every quarter of the timeout, and a file written without pause never settles;
+//!   [`debounce_by_key`] settles each path on the task's one timer, with `max_wait`, and is
+//!   not woken while nothing is pending.
 //! - `tokio_stream::StreamExt::chunks_timeout` yields a batch when it is full or a timeout
 //!   after its first item passed; [`debounce_batch`] waits for the burst to settle.
 //! - `tokio_stream::StreamExt::timeout` yields an `Err` for every late item and
@@ -90,6 +105,11 @@
 //!
 //! [`debounce`]: StreamDeadlineExt::debounce
 //! [`debounce_batch`]: StreamDeadlineExt::debounce_batch
+//! [`debounce_by_key`]: StreamDeadlineExt::debounce_by_key
+//! [`debounce_batch_by_key`]: StreamDeadlineExt::debounce_batch_by_key
+//! [`debounce_with`]: StreamDeadlineExt::debounce_with
+//! [`sample`]: StreamDeadlineExt::sample
+//! [`throttle_with`]: StreamDeadlineExt::throttle_with
 //! [`idle_timeout`]: StreamDeadlineExt::idle_timeout
 //! [`keepalive`]: StreamDeadlineExt::keepalive
 //! [`ping_pong`]: StreamDeadlineExt::ping_pong
@@ -127,7 +147,10 @@ pub use sample::Sample;
 pub use throttle_with::ThrottleWith;
 
 /// Timing adapters for every [`Stream`]: [`debounce`](Self::debounce),
-/// [`debounce_batch`](Self::debounce_batch), [`idle_timeout`](Self::idle_timeout),
+/// [`debounce_batch`](Self::debounce_batch), [`debounce_by_key`](Self::debounce_by_key),
+/// [`debounce_batch_by_key`](Self::debounce_batch_by_key),
+/// [`debounce_with`](Self::debounce_with), [`sample`](Self::sample),
+/// [`throttle_with`](Self::throttle_with), [`idle_timeout`](Self::idle_timeout),
 /// [`keepalive`](Self::keepalive), [`ping_pong`](Self::ping_pong).
 ///
 /// Bring it into scope beside `futures::StreamExt` or `tokio_stream::StreamExt`: no method
