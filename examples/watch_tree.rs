@@ -62,8 +62,9 @@
 //! cookie). Those are keyed by the tracker (`Subject::Rename`), so a rename settles as one
 //! batch and prints one line, with both names, rather than a line for each name, and a file
 //! deleted right after its rename is reported as deleted under its new name, not mixed into
-//! the rename's batch. A half without its partner is a move into or out of the tree. A rename without a tracker (a
-//! watched directory moving, or a platform that gives none) stays keyed by its path.
+//! the rename's batch. A half without its partner is a move into or out of the tree. A
+//! rename without a tracker (a watched directory moving, or a platform that gives none) stays
+//! keyed by its path.
 //!
 //! **Access events are dropped**, except close-after-write: opening or reading a file changes
 //! nothing (and notify's own walk of the tree, when it adds its watches, opens each

@@ -39,6 +39,12 @@ pin_project! {
     ///
     /// It is `!Unpin`, like [`tokio::time::Sleep`]: pin it to call `StreamExt::next`.
     ///
+    /// The end of a throttle is decided when a poll observes it, after the items ready at
+    /// that poll were taken: an item ready then still belongs to the throttle (as RxJS orders
+    /// a source event before the operator's timer in one frame). The timer wakes the task at
+    /// the end even with nothing held, so on time the next item is a leading one; a runtime
+    /// that polls late counts the items that came before the poll as throttled.
+    ///
     /// # Panics
     ///
     /// Polling it outside a Tokio runtime with the time driver enabled, once it needs its
@@ -76,7 +82,8 @@ impl<S: Stream> ThrottleWith<S> {
     }
 
     /// Emit the item that starts a throttle at once (default `true`). Without it, the item
-    /// is held for the trailing edge (with `trailing`), or dropped.
+    /// is held for the trailing edge (with `trailing`), or dropped: with both `leading` and
+    /// `trailing` off, nothing is ever emitted (as in RxJS).
     ///
     /// ```
     /// use std::time::Duration;
