@@ -1,20 +1,24 @@
-//! `debounce` and `debounce_batch` with random options and random item schedules, against a
-//! plain transcription of lodash 4.17.21's `debounce` (times in microseconds since the start).
+//! `debounce`, `debounce_batch` and `debounce_with` with random options and random item
+//! schedules, against a plain transcription of lodash 4.17.21's `debounce`
+//! ([`common::lodash`], times in microseconds since the start).
 //!
-//! The harness decides when items arrive and when the stream is polled; the model takes each
-//! poll's ready items as calls at the poll's instant (items before the timer, the contract's
-//! rule), yields an emission as soon as one is due, and runs lodash's `timerExpired` when the
-//! poll finds the timer's instant passed. The model departs from lodash in the two places the
-//! contract does, each marked `CONTRACT`. It also checks the wakeups: once the timer wheel
-//! (which rounds up to whole milliseconds) reaches the model's timer, the task was woken.
+//! The harness decides when items arrive, when the stream is polled and when it is flushed or
+//! cancelled; the model takes each poll's ready items as calls at the poll's instant (items
+//! before the timer, the contract's rule), yields an emission as soon as one is due, and runs
+//! lodash's `timerExpired` when the poll finds the timer's instant passed. The model departs
+//! from lodash in the places the contract does, each marked `CONTRACT` in it. It also checks
+//! the wakeups: once the timer wheel (which rounds up to whole milliseconds) reaches the
+//! model's timer, the task was woken.
 
 mod common;
 
 use std::collections::VecDeque;
 use std::task::Poll;
+use std::time::Duration;
 
+use common::lodash::{Lodash, Options, timer_due};
 use common::{Fed, Feed, StreamProbe, fed, us};
-use deadlines::stream::{Debounce, DebounceBatch, StreamDeadlineExt};
+use deadlines::stream::{Debounce, DebounceBatch, DebounceWith, StreamDeadlineExt};
 use futures_core::stream::FusedStream;
 use proptest::prelude::*;
 
@@ -30,6 +34,10 @@ enum Op {
     Tick(u64),
     /// The source ends once its queue is drained.
     End,
+    /// lodash's `flush`: the held item is returned, not yielded.
+    Flush,
+    /// lodash's `cancel`.
+    Cancel,
 }
 
 /// The operations, with the steps of `Tick` drawn relative to the window (up to twice it), so
@@ -43,152 +51,49 @@ fn op(window: u64) -> impl Strategy<Value = Op> {
         6 => Just(Op::Poll),
         6 => tick.prop_map(Op::Tick),
         1 => Just(Op::End),
+        1 => Just(Op::Flush),
+        1 => Just(Op::Cancel),
     ]
 }
 
-/// Options and the operations to run under them.
-fn case() -> impl Strategy<Value = (Options, Vec<Op>)> {
-    options().prop_flat_map(|options| {
+/// Options and the operations to run under them; `max_items` only for batches.
+fn case(batch: bool) -> impl Strategy<Value = (Options, Vec<Op>)> {
+    options(batch).prop_flat_map(|options| {
         let ops = prop::collection::vec(op(options.window), 1..120);
         (Just(options), ops)
     })
 }
 
-#[derive(Debug, Clone)]
-struct Options {
-    window: u64,
-    max_wait: Option<u64>,
-    leading: bool,
-    trailing: bool,
-}
-
-fn options() -> impl Strategy<Value = Options> {
+fn options(batch: bool) -> impl Strategy<Value = Options> {
     let window = prop_oneof![1 => Just(0u64), 1 => 0u64..2_000, 4 => 0u64..20_000];
-    window
-        .prop_flat_map(|window| {
+    let max_items = if batch {
+        prop::option::of(0usize..=5).boxed()
+    } else {
+        Just(None).boxed()
+    };
+    (window, max_items)
+        .prop_flat_map(|(window, max_items)| {
             // `max_wait` below, at, or a little above the window, or anywhere.
             let max_wait = prop::option::of(prop_oneof![
                 1 => Just(0u64),
                 2 => (0u64..=8).prop_map(move |quarters| window + window * quarters / 4),
                 2 => 0u64..40_000,
             ]);
-            (Just(window), max_wait, any::<bool>(), any::<bool>())
+            (
+                Just(window),
+                max_wait,
+                any::<bool>(),
+                any::<bool>(),
+                Just(max_items),
+            )
         })
-        .prop_map(|(window, max_wait, leading, trailing)| Options {
+        .prop_map(|(window, max_wait, leading, trailing, max_items)| Options {
             window,
             max_wait,
             leading,
             trailing,
+            max_items,
         })
-}
-
-/// lodash's `debounce` state, in its own names. `args` is `lastArgs`: the held item (or, for
-/// batches, the held items).
-#[derive(Debug)]
-struct Lodash {
-    wait: u64,
-    max_wait: Option<u64>,
-    leading: bool,
-    trailing: bool,
-    batch: bool,
-    last_call_time: Option<u64>,
-    last_invoke_time: u64,
-    timer: Option<u64>,
-    args: Vec<u32>,
-}
-
-impl Lodash {
-    fn new(options: &Options, batch: bool) -> Self {
-        Self {
-            wait: options.window,
-            // maxWait = max(maxWait, wait)
-            max_wait: options.max_wait.map(|m| m.max(options.window)),
-            leading: options.leading,
-            trailing: options.trailing || batch,
-            batch,
-            last_call_time: None,
-            last_invoke_time: 0,
-            timer: None,
-            args: Vec::new(),
-        }
-    }
-
-    fn should_invoke(&self, time: u64) -> bool {
-        let Some(last_call) = self.last_call_time else {
-            return true;
-        };
-        time - last_call >= self.wait
-            || self
-                .max_wait
-                .is_some_and(|max_wait| time - self.last_invoke_time >= max_wait)
-    }
-
-    /// `invokeFunc`: what is emitted (CONTRACT: nothing when both edges are off).
-    fn invoke(&mut self, time: u64) -> Option<Vec<u32>> {
-        self.last_invoke_time = time;
-        let args = std::mem::take(&mut self.args);
-        (self.leading || self.trailing).then_some(args)
-    }
-
-    fn leading_edge(&mut self, time: u64) -> Option<Vec<u32>> {
-        self.last_invoke_time = time;
-        self.timer = Some(time + self.wait);
-        if self.leading {
-            self.invoke(time)
-        } else {
-            None
-        }
-    }
-
-    fn remaining_wait(&self, time: u64) -> u64 {
-        let time_waiting = self.wait - (time - self.last_call_time.unwrap());
-        match self.max_wait {
-            Some(max_wait) => time_waiting.min(max_wait - (time - self.last_invoke_time)),
-            None => time_waiting,
-        }
-    }
-
-    fn trailing_edge(&mut self, time: u64) -> Option<Vec<u32>> {
-        self.timer = None;
-        if self.trailing && !self.args.is_empty() {
-            return self.invoke(time);
-        }
-        self.args.clear();
-        None
-    }
-
-    fn timer_expired(&mut self, time: u64) -> Option<Vec<u32>> {
-        if self.should_invoke(time) {
-            return self.trailing_edge(time);
-        }
-        self.timer = Some(time + self.remaining_wait(time));
-        None
-    }
-
-    /// `debounced(item)` at `time`.
-    fn call(&mut self, time: u64, item: u32) -> Option<Vec<u32>> {
-        let is_invoking = self.should_invoke(time);
-        if !self.batch {
-            self.args.clear();
-        }
-        self.args.push(item);
-        self.last_call_time = Some(time);
-        if is_invoking {
-            if self.timer.is_none() {
-                return self.leading_edge(time);
-            }
-            if self.max_wait.is_some() {
-                self.timer = Some(time + self.wait);
-                return self.invoke(time);
-            }
-        }
-        if self.timer.is_none() {
-            // lodash: `setTimeout(timerExpired, wait)`. CONTRACT: `max_wait` counts from the
-            // previous emission, so the timer waits no longer than that allows.
-            self.timer = Some(time + self.remaining_wait(time));
-        }
-        None
-    }
 }
 
 /// The model of the adapter around lodash: the source's queue, polls, the end.
@@ -196,21 +101,44 @@ impl Lodash {
 struct Model {
     now: u64,
     lodash: Lodash,
+    /// `debounce_with`: the window of each item, by its number.
+    windows: Option<Vec<u64>>,
     queue: VecDeque<u32>,
     ended: bool,
     source_done: bool,
 }
 
 impl Model {
+    fn new(lodash: Lodash, windows: Option<Vec<u64>>) -> Self {
+        Self {
+            now: 0,
+            lodash,
+            windows,
+            queue: VecDeque::new(),
+            ended: false,
+            source_done: false,
+        }
+    }
+
+    fn call(&mut self, item: u32) -> Option<Vec<u32>> {
+        match &self.windows {
+            Some(windows) => {
+                let window = windows[item as usize % windows.len()];
+                self.lodash.call_with_window(self.now, item, window)
+            }
+            None => self.lodash.call(self.now, item),
+        }
+    }
+
     fn poll(&mut self) -> Poll<Option<Vec<u32>>> {
         if !self.source_done {
             while let Some(item) = self.queue.pop_front() {
-                if let Some(out) = self.lodash.call(self.now, item) {
+                if let Some(out) = self.call(item) {
                     return Poll::Ready(Some(out));
                 }
             }
             if !self.ended {
-                if self.lodash.timer.is_some_and(|at| at <= self.now)
+                if self.lodash.timer().is_some_and(|at| at <= self.now)
                     && let Some(out) = self.lodash.timer_expired(self.now)
                 {
                     return Poll::Ready(Some(out));
@@ -220,23 +148,22 @@ impl Model {
             self.source_done = true;
         }
         // The end: the held item goes out at once if the trailing edge would emit it.
-        self.lodash.timer = None;
-        let held = std::mem::take(&mut self.lodash.args);
-        Poll::Ready((self.lodash.trailing && !held.is_empty()).then_some(held))
+        Poll::Ready(self.lodash.end())
     }
 
-    /// Whether Tokio's timer wheel has reached the model's timer: the instant rounded up to a
-    /// whole millisecond, against the last millisecond the paused clock reached.
+    /// Whether Tokio's timer wheel has reached the model's timer.
     fn timer_due(&self) -> bool {
         self.lodash
-            .timer
-            .is_some_and(|at| at.div_ceil(1_000) <= self.now / 1_000)
+            .timer()
+            .is_some_and(|at| timer_due(at, self.now))
     }
 }
 
 /// What the adapter under test yields, as the model's `Vec`.
 trait Adapter {
     fn poll_vec(&mut self) -> Poll<Option<Vec<u32>>>;
+    fn flush_vec(&mut self) -> Option<Vec<u32>>;
+    fn cancel(&mut self) -> bool;
     fn terminated(&self) -> bool;
     fn wakes(&self) -> usize;
 }
@@ -244,6 +171,12 @@ trait Adapter {
 impl Adapter for StreamProbe<Debounce<Fed<u32>>> {
     fn poll_vec(&mut self) -> Poll<Option<Vec<u32>>> {
         self.poll().map(|item| item.map(|item| vec![item]))
+    }
+    fn flush_vec(&mut self) -> Option<Vec<u32>> {
+        self.get().flush().map(|item| vec![item])
+    }
+    fn cancel(&mut self) -> bool {
+        self.get().cancel()
     }
     fn terminated(&self) -> bool {
         self.get_ref().is_terminated()
@@ -257,6 +190,30 @@ impl Adapter for StreamProbe<DebounceBatch<Fed<u32>>> {
     fn poll_vec(&mut self) -> Poll<Option<Vec<u32>>> {
         self.poll()
     }
+    fn flush_vec(&mut self) -> Option<Vec<u32>> {
+        self.get().flush()
+    }
+    fn cancel(&mut self) -> bool {
+        self.get().cancel()
+    }
+    fn terminated(&self) -> bool {
+        self.get_ref().is_terminated()
+    }
+    fn wakes(&self) -> usize {
+        StreamProbe::wakes(self)
+    }
+}
+
+impl<F: FnMut(&u32) -> Duration> Adapter for StreamProbe<DebounceWith<Fed<u32>, F>> {
+    fn poll_vec(&mut self) -> Poll<Option<Vec<u32>>> {
+        self.poll().map(|item| item.map(|item| vec![item]))
+    }
+    fn flush_vec(&mut self) -> Option<Vec<u32>> {
+        self.get().flush().map(|item| vec![item])
+    }
+    fn cancel(&mut self) -> bool {
+        self.get().cancel()
+    }
     fn terminated(&self) -> bool {
         self.get_ref().is_terminated()
     }
@@ -266,9 +223,8 @@ impl Adapter for StreamProbe<DebounceBatch<Fed<u32>>> {
 }
 
 fn run<A: Adapter>(
-    options: &Options,
+    mut model: Model,
     ops: Vec<Op>,
-    batch: bool,
     build: impl FnOnce(Fed<u32>) -> A,
 ) -> Result<(), TestCaseError> {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -279,13 +235,6 @@ fn run<A: Adapter>(
     rt.block_on(async move {
         let (feed, source): (Feed<u32>, _) = fed();
         let mut adapter = build(source);
-        let mut model = Model {
-            now: 0,
-            lodash: Lodash::new(options, batch),
-            queue: VecDeque::new(),
-            ended: false,
-            source_done: false,
-        };
         let mut next_item = 0u32;
         let mut waiting: Option<usize> = None;
 
@@ -313,7 +262,7 @@ fn run<A: Adapter>(
                         prop_assert!(
                             adapter.wakes() > before,
                             "the window is due at {} us but the task was not woken",
-                            model.lodash.timer.unwrap()
+                            model.lodash.timer().unwrap()
                         );
                     }
                 }
@@ -339,33 +288,78 @@ fn run<A: Adapter>(
                     }
                     waiting = None;
                 }
+                Op::Flush => {
+                    let got = adapter.flush_vec();
+                    let expected = model.lodash.flush(model.now);
+                    prop_assert_eq!(&got, &expected, "flush at {} us", model.now);
+                }
+                Op::Cancel => {
+                    let got = adapter.cancel();
+                    let expected = model.lodash.cancel();
+                    prop_assert_eq!(got, expected, "cancel at {} us", model.now);
+                }
             }
             prop_assert_eq!(
                 adapter.terminated(),
-                model.source_done && model.lodash.args.is_empty()
+                model.source_done && !model.lodash.holding()
             );
         }
         Ok(())
     })
 }
 
+/// The windows of `debounce_with`'s items: drawn per item from a small set that has `ZERO`.
+fn windows() -> impl Strategy<Value = Vec<u64>> {
+    let set =
+        prop::collection::vec(prop_oneof![0u64..2_000, 0u64..20_000], 1..=3).prop_map(|mut set| {
+            set.push(0);
+            set
+        });
+    // Item `n` has window `n % len`: the pattern repeats over a long case.
+    set.prop_flat_map(|set| prop::collection::vec(prop::sample::select(set), 1..=32))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(1_000))]
 
     #[test]
-    fn debounce_matches_lodash((options, ops) in case()) {
-        run(&options, ops, false, debounce_probe(options.clone()))?;
+    fn debounce_matches_lodash((options, ops) in case(false)) {
+        let model = Model::new(Lodash::new(&options, false), None);
+        run(model, ops, debounce_probe(options.clone()))?;
     }
 
     #[test]
-    fn debounce_batch_matches_lodash_collecting((options, ops) in case()) {
+    fn debounce_batch_matches_lodash_collecting((options, ops) in case(true)) {
+        let model = Model::new(Lodash::new(&options, true), None);
         let built = options.clone();
-        run(&options, ops, true, move |source| {
+        run(model, ops, move |source| {
             let mut batches = source.debounce_batch(us(built.window)).leading(built.leading);
             if let Some(max_wait) = built.max_wait {
                 batches = batches.max_wait(us(max_wait));
             }
+            if let Some(max_items) = built.max_items {
+                batches = batches.max_items(max_items);
+            }
             StreamProbe::new(batches)
+        })?;
+    }
+
+    #[test]
+    fn debounce_with_matches_lodash_with_a_window_per_item(
+        (options, ops) in case(false),
+        windows in windows(),
+    ) {
+        let lodash = Lodash::new(&options, false).with_window_per_call();
+        let model = Model::new(lodash, Some(windows.clone()));
+        run(model, ops, move |source| {
+            let mut debounced = source
+                .debounce_with(move |&item: &u32| us(windows[item as usize % windows.len()]))
+                .leading(options.leading)
+                .trailing(options.trailing);
+            if let Some(max_wait) = options.max_wait {
+                debounced = debounced.max_wait(us(max_wait));
+            }
+            StreamProbe::new(debounced)
         })?;
     }
 }
@@ -392,6 +386,7 @@ fn max_wait_after_a_max_wait_emission_counts_from_that_emission() {
         max_wait: Some(10_000),
         leading: false,
         trailing: true,
+        max_items: None,
     };
     let ops = vec![
         Op::Tick(3_000),
@@ -403,5 +398,6 @@ fn max_wait_after_a_max_wait_emission_counts_from_that_emission() {
         Op::Tick(8_000),
         Op::Poll,
     ];
-    run(&options, ops, false, debounce_probe(options.clone())).unwrap();
+    let model = Model::new(Lodash::new(&options, false), None);
+    run(model, ops, debounce_probe(options.clone())).unwrap();
 }

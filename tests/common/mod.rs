@@ -10,6 +10,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+/// The reference model of the lodash-based debounce properties.
+pub mod lodash;
+
 /// `deadlines::io` helpers: events and IO operations polled by hand.
 #[cfg(feature = "io")]
 pub mod idle;
