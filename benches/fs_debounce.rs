@@ -384,7 +384,8 @@ fn is_change(event: &Event) -> bool {
         )
 }
 
-/// Raw events notify handed on, closes after writing among them, and queue overflows.
+/// Raw events notify handed on (errors not counted), closes after writing among them, and
+/// queue overflows.
 static RAW_EVENTS: AtomicUsize = AtomicUsize::new(0);
 static CLOSE_WRITES: AtomicUsize = AtomicUsize::new(0);
 static RESCANS: AtomicUsize = AtomicUsize::new(0);
@@ -401,8 +402,9 @@ impl<H: EventHandler> EventHandler for Tap<H> {
             ),
             Err(_) => (false, false),
         };
+        let is_event = event.is_ok();
         self.0.handle_event(event);
-        RAW_EVENTS.fetch_add(1, Ordering::SeqCst);
+        RAW_EVENTS.fetch_add(usize::from(is_event), Ordering::SeqCst);
         CLOSE_WRITES.fetch_add(usize::from(close_write), Ordering::SeqCst);
         RESCANS.fetch_add(usize::from(rescan), Ordering::SeqCst);
     }
