@@ -80,16 +80,6 @@ impl Lodash {
         self.timer
     }
 
-    /// `lastCallTime`.
-    pub fn last_call_time(&self) -> Option<u64> {
-        self.last_call_time
-    }
-
-    /// `wait`: the window in force.
-    pub fn wait(&self) -> u64 {
-        self.wait
-    }
-
     /// Whether `lastArgs` is set: an item (or batch) is held.
     pub fn holding(&self) -> bool {
         !self.args.is_empty()
