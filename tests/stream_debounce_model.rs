@@ -28,6 +28,8 @@ enum Op {
     Push,
     /// The paused clock moves on by this many microseconds.
     Advance(u64),
+    /// The paused clock moves on to the model's timer, exactly, if it is pending.
+    ToTimer,
     Poll,
     /// Steady input: an item arrives and the stream is polled; half the step later it is
     /// polled with no item ready; the clock moves on by the other half.
@@ -48,6 +50,7 @@ fn op(window: u64) -> impl Strategy<Value = Op> {
     prop_oneof![
         6 => Just(Op::Push),
         5 => prop_oneof![0u64..2_000, 0u64..30_000].prop_map(Op::Advance),
+        2 => Just(Op::ToTimer),
         6 => Just(Op::Poll),
         6 => tick.prop_map(Op::Tick),
         1 => Just(Op::End),
@@ -253,7 +256,14 @@ fn run<A: Adapter>(
                     model.ended = true;
                     waiting = None;
                 }
-                Op::Advance(step) => {
+                Op::Advance(_) | Op::ToTimer => {
+                    let step = match op {
+                        Op::Advance(step) => step,
+                        _ => model
+                            .lodash
+                            .timer()
+                            .map_or(0, |at| at.saturating_sub(model.now)),
+                    };
                     tokio::time::advance(us(step)).await;
                     model.now += step;
                     if let Some(before) = waiting

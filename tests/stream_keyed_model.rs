@@ -46,6 +46,9 @@ enum Op {
     Burst(Vec<u32>),
     /// The paused clock moves on by this many microseconds.
     Advance(u64),
+    /// The paused clock moves on to the earliest timer of every key, exactly, if one is
+    /// pending.
+    ToTimer,
     /// Polled until pending (or the end).
     Poll,
     /// Steady input: an item of the key arrives and the stream is polled; half the step later
@@ -81,6 +84,7 @@ fn op(window: u64, keys: u32) -> impl Strategy<Value = Op> {
         6 => key(keys).prop_map(Op::Push),
         1 => burst.prop_map(Op::Burst),
         5 => prop_oneof![0u64..2_000, 0u64..30_000].prop_map(Op::Advance),
+        2 => Just(Op::ToTimer),
         6 => Just(Op::Poll),
         6 => (tick, key(keys)).prop_map(|(step, key)| Op::Tick(step, key)),
         1 => Just(Op::End),
@@ -557,7 +561,15 @@ impl<A: Adapter> Run<A> {
                 self.model.ended = true;
                 self.waiting = None;
             }
-            Op::Advance(step) => {
+            Op::Advance(_) | Op::ToTimer => {
+                let step = match op {
+                    Op::Advance(step) => step,
+                    _ => self
+                        .model
+                        .kept
+                        .earliest_timer()
+                        .map_or(0, |at| at.saturating_sub(now)),
+                };
                 self.advance(step).await;
                 if let Some(before) = self.waiting
                     && let Some(at) = self.model.kept.earliest_timer()
