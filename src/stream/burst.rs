@@ -165,6 +165,25 @@ impl Burst {
     /// joining what it held).
     pub(crate) fn on_item(&mut self, rules: &Rules, now: Instant) -> Action {
         let emitting = self.should_emit(rules, now);
+        self.take_item(rules, now, emitting)
+    }
+
+    /// [`on_item`](Self::on_item) for an item that sets the window (`debounce_with`). The gap
+    /// before it is judged by the window of the item before it (each item's window says how
+    /// long the burst stays open after it); then its own window is in force.
+    pub(crate) fn on_item_with_window(
+        &mut self,
+        rules: &mut Rules,
+        now: Instant,
+        window: Duration,
+    ) -> Action {
+        let emitting = self.should_emit(rules, now);
+        rules.set_window(window);
+        self.take_item(rules, now, emitting)
+    }
+
+    /// The rest of `on_item`, once `should_emit` has been judged.
+    fn take_item(&mut self, rules: &Rules, now: Instant, emitting: bool) -> Action {
         self.last_call = Some(now);
         self.holding = true;
         match self.timer {

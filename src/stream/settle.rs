@@ -250,11 +250,12 @@ where
         loop {
             match this.stream.as_mut().poll_next(cx) {
                 Poll::Ready(Some(item)) => {
-                    if let Some(window) = this.windows.window(&item) {
-                        this.rules.set_window(window);
-                    }
+                    let window = this.windows.window(&item);
                     this.held.push(item);
-                    let mut action = this.burst.on_item(this.rules, now);
+                    let mut action = match window {
+                        Some(window) => this.burst.on_item_with_window(this.rules, now, window),
+                        None => this.burst.on_item(this.rules, now),
+                    };
                     if action == Action::Hold && this.held.is_full(*this.max_items) {
                         action = this.burst.on_full(this.rules, now);
                     }
