@@ -480,6 +480,19 @@ async fn flush_key_emits_one_keys_item_and_closes_its_burst() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn flush_key_after_the_window_passed_unobserved_forgets_the_key_at_once() {
+    let start = Instant::now();
+    let (feed, source) = fed();
+    let mut settled = StreamProbe::new(source.debounce_by_key(ms(100), key));
+    feed.push(('a', 1));
+    assert_eq!(settled.poll(), Poll::Pending);
+    advance_to(start, ms(150)).await;
+    assert_eq!(settled.get().flush_key(&'a'), Some(('a', 1)));
+    assert_eq!(settled.get_ref().tracked(), 0, "its burst has settled");
+    assert_eq!(settled.poll(), Poll::Pending, "and it is not emitted again");
+}
+
+#[tokio::test(start_paused = true)]
 async fn flush_emits_every_keys_item_in_due_order() {
     let start = Instant::now();
     let (feed, source) = fed();
@@ -513,6 +526,7 @@ async fn cancel_key_drops_one_key_and_its_next_item_starts_a_new_burst() {
     assert_eq!(settled.poll(), Poll::Ready(Some(('b', 1))));
     assert_eq!(settled.poll(), Poll::Pending);
     assert!(settled.get().cancel_key(&'a'));
+    assert_eq!(settled.get_ref().tracked(), 1, "a is forgotten at once");
     assert!(!settled.get().cancel_key(&'a'), "nothing held any more");
     assert!(!settled.get().cancel_key(&'z'), "an unknown key");
     // Within a's old window, but a leading edge: its burst was forgotten.

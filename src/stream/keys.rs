@@ -170,6 +170,9 @@ impl<K: Hash + Eq, H: Held> Keys<K, H> {
     /// Runs the checks that have come by `now`, in order, up to the first that emits.
     pub(crate) fn pop_due(&mut self, rules: &Rules, now: Instant) -> Option<H::Out> {
         while let Some(due) = self.pop_come(now) {
+            if self.free_if_retired(&due) {
+                continue;
+            }
             let entry = self.slot_mut(due.slot);
             let out = entry.held.apply(entry.burst.on_timer(rules, now));
             self.requeue_or_forget(due, rules, now);
@@ -202,7 +205,17 @@ impl<K: Hash + Eq, H: Held> Keys<K, H> {
         }
     }
 
+    /// Forgets the key of `slot`, whose entry came out of the queue: the slot is free.
     fn forget(&mut self, slot: u32) {
+        if self.retire(slot) {
+            self.free.push(slot);
+        }
+    }
+
+    /// Forgets the key of `slot`, and its item, at once; its slot is freed when its entry
+    /// comes out of the queue (which holds slot numbers: a slot reused before would get two
+    /// entries). Returns `false` if that was the last key, and everything was freed.
+    fn retire(&mut self, slot: u32) -> bool {
         let entry = self.slots[slot as usize]
             .take()
             .expect("a forgotten slot was live");
@@ -212,17 +225,30 @@ impl<K: Hash + Eq, H: Held> Keys<K, H> {
         }
         self.live -= 1;
         if self.live == 0 {
-            // Every key settled: return the memory of the last burst, however large.
+            // Every key settled: return the memory of the last burst, however large. The
+            // queue's entries, if any are left, belong to retired slots.
             *self = Self::new();
-        } else {
-            self.free.push(slot);
+            return false;
         }
+        true
+    }
+
+    /// Whether `due` belongs to a slot retired while it was queued; if so, the slot is free.
+    fn free_if_retired(&mut self, due: &Due) -> bool {
+        let retired = self.slots[due.slot as usize].is_none();
+        if retired {
+            self.free.push(due.slot);
+        }
+        retired
     }
 
     /// The source ended: the next key's held item that its trailing edge emits, in due order;
     /// `None` once no key is left.
     pub(crate) fn end(&mut self, rules: &Rules) -> Option<H::Out> {
         while let Some(Reverse(due)) = self.due.pop() {
+            if self.free_if_retired(&due) {
+                continue;
+            }
             let entry = self.slot_mut(due.slot);
             let out = entry.held.apply(entry.burst.on_end(rules));
             self.forget(due.slot);
@@ -241,8 +267,13 @@ impl<K: Hash + Eq, H: Held> Keys<K, H> {
     {
         let slot = self.find(key)?;
         let entry = self.slot_mut(slot);
-        // Its entry stays queued: the burst's next check only moved later.
-        entry.held.apply(entry.burst.on_flush(rules, now))
+        let out = entry.held.apply(entry.burst.on_flush(rules, now));
+        // Its entry stays queued (the burst's next check only moved later), unless its burst
+        // has settled: then the key is forgotten now.
+        if self.slot_mut(slot).burst.settled(rules, now) {
+            self.retire(slot);
+        }
+        out
     }
 
     /// lodash's `flush` of every key, in due order.
@@ -253,6 +284,9 @@ impl<K: Hash + Eq, H: Held> Keys<K, H> {
             .into_iter()
             .rev()
         {
+            if self.free_if_retired(&due) {
+                continue;
+            }
             let entry = self.slot_mut(due.slot);
             out.extend(entry.held.apply(entry.burst.on_flush(rules, now)));
             self.requeue_or_forget_at(due, rules, now);
@@ -279,10 +313,11 @@ impl<K: Hash + Eq, H: Held> Keys<K, H> {
         let Some(slot) = self.find(key) else {
             return false;
         };
-        let entry = self.slot_mut(slot);
-        drop(entry.held.take());
-        // Its entry stays queued and finds the burst settled when it comes.
-        entry.burst.cancel()
+        let held = self.slot_mut(slot).burst.cancel();
+        // A cancelled burst is forgotten: the key goes now, its item with it, and its slot
+        // when its entry comes out of the queue.
+        self.retire(slot);
+        held
     }
 
     /// lodash's `cancel` of every key: how many held an item.
