@@ -477,3 +477,31 @@ async fn size_hint_and_debug() {
     );
     assert!(text.contains("holding: true, deadline: Some("), "{text}");
 }
+
+// BUG (found by the family-tests helper; fails on purpose, for the lead): `Burst::on_item`
+// takes its `max_wait` branch (`Some(_) if emitting && max_wait.is_some()`) when
+// `should_emit` is true for the quiet-time reason, not only for `max_wait`. With a fixed
+// window that needs a late poll; with `debounce_with` it happens on time whenever an item
+// with a shorter window comes after a longer one: b (20 ms, at 50) is emitted at 50, with no
+// quiet after it, as soon as any `max_wait` is set, where without one it goes out at 70.
+#[tokio::test(start_paused = true)]
+async fn bug_a_max_wait_not_reached_does_not_emit_a_shorter_window_early() {
+    for leading in [false, true] {
+        let start = Instant::now();
+        let source = at_ms(start, vec![(0, W('a', 100)), (50, W('b', 20))]);
+        let debounced = source
+            .debounce_with(window)
+            .leading(leading)
+            .max_wait(Duration::from_secs(10));
+        let out = record(start, debounced, ms(1_000)).await;
+        let emitted: Vec<_> = in_ms(&out)
+            .into_iter()
+            .filter(|(_, item)| item.0 == 'b')
+            .collect();
+        assert_eq!(
+            emitted,
+            [(70, W('b', 20))],
+            "leading {leading}: b's own 20 ms must pass, as without max_wait"
+        );
+    }
+}

@@ -551,3 +551,26 @@ async fn size_hint_and_debug() {
     assert_eq!(s.poll(), Poll::Ready(Some(1)));
     assert_eq!(s.get_ref().size_hint(), (0, Some(0)));
 }
+
+// BUG (found by the family-tests helper; fails on purpose, for the lead): `tick_at_or_after`
+// caps the tick at `start + 30 years` (`saturating_after(start, offset)`), so once the clock
+// is 30 years past the first poll every tick lies in the past and each item is emitted at
+// once: a 1-day sample stops sampling. The cap belongs on the distance from now.
+#[tokio::test(start_paused = true)]
+async fn bug_the_grid_holds_more_than_30_years_after_the_first_poll() {
+    let start = Instant::now();
+    let (feed, source) = fed();
+    let day = Duration::from_secs(86_400);
+    let mut s = StreamProbe::new(source.sample(day));
+    assert_eq!(s.poll(), Poll::Pending);
+    // 31 years (of 365 days) and an hour after the first poll; the next tick is a day on.
+    advance_to(start, day * 365 * 31 + Duration::from_secs(3_600)).await;
+    feed.push(1);
+    assert_eq!(
+        s.poll(),
+        Poll::Pending,
+        "the tick of day 11 316 is 23 hours away"
+    );
+    advance_to(start, day * (365 * 31 + 1)).await;
+    assert_eq!(s.poll(), Poll::Ready(Some(1)));
+}
