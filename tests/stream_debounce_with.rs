@@ -247,16 +247,18 @@ async fn zero_windows_with_leading_trailing_and_max_wait() {
 // leading, trailing, max_wait with per-item windows.
 
 #[tokio::test(start_paused = true)]
-async fn leading_judges_the_quiet_time_with_the_new_items_window() {
+async fn leading_judges_the_gap_before_an_item_by_the_window_of_the_item_before_it() {
     let start = Instant::now();
     let source = at_ms(
         start,
         vec![
             (0, W('a', 100)),
+            // 50 ms after a, within a's 100 ms: the burst goes on; b's own 20 ms end at 70.
             (50, W('b', 20)),
-            // b settled at 70. c comes 30 ms after b: quiet for c's 20 ms, a leading edge.
+            // b settled at 70. c comes 30 ms after b, past b's 20 ms: a leading edge.
             (80, W('c', 20)),
-            // d comes 30 ms after c, but asks for 100 ms of quiet: no leading edge.
+            // d comes 30 ms after c, past c's 20 ms (c's burst closed at 100): a leading
+            // edge too, whatever window d asks for after it.
             (110, W('d', 100)),
         ],
     );
@@ -267,7 +269,7 @@ async fn leading_judges_the_quiet_time_with_the_new_items_window() {
             (0, W('a', 100)),
             (70, W('b', 20)),
             (80, W('c', 20)),
-            (210, W('d', 100)),
+            (110, W('d', 100)),
         ]
     );
 }
@@ -287,8 +289,11 @@ async fn trailing_off_drops_the_held_item_at_its_own_windows_end() {
     let debounced = source.debounce_with(window).leading(true).trailing(false);
     let out = record(start, debounced, ms(1_000)).await;
     // b's window ends at 50 and closes the burst, dropping b: c, 30 ms after b, is a
-    // leading edge; d, 30 ms after c, asks for 100 ms of quiet: none, and it is dropped.
-    assert_eq!(in_ms(&out), [(0, W('a', 100)), (60, W('c', 20))]);
+    // leading edge; so is d, 30 ms after c, past c's 20 ms.
+    assert_eq!(
+        in_ms(&out),
+        [(0, W('a', 100)), (60, W('c', 20)), (90, W('d', 100))]
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -478,14 +483,11 @@ async fn size_hint_and_debug() {
     assert!(text.contains("holding: true, deadline: Some("), "{text}");
 }
 
-// BUG (found by the family-tests helper; fails on purpose, for the lead): `Burst::on_item`
-// takes its `max_wait` branch (`Some(_) if emitting && max_wait.is_some()`) when
-// `should_emit` is true for the quiet-time reason, not only for `max_wait`. With a fixed
-// window that needs a late poll; with `debounce_with` it happens on time whenever an item
-// with a shorter window comes after a longer one: b (20 ms, at 50) is emitted at 50, with no
-// quiet after it, as soon as any `max_wait` is set, where without one it goes out at 70.
+// A regression test: the gap before b was once judged by b's own (shorter) window, so with
+// any `max_wait` set b (20 ms, at 50, within a's 100 ms) was emitted at 50, as a `max_wait`
+// emission, where without one it goes out at 70. The gap is judged by a's window now.
 #[tokio::test(start_paused = true)]
-async fn bug_a_max_wait_not_reached_does_not_emit_a_shorter_window_early() {
+async fn a_max_wait_not_reached_does_not_emit_a_shorter_window_early() {
     for leading in [false, true] {
         let start = Instant::now();
         let source = at_ms(start, vec![(0, W('a', 100)), (50, W('b', 20))]);
