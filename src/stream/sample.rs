@@ -154,8 +154,12 @@ impl<S: Stream> Stream for Sample<S> {
                 this.timer.wake_at(cx, tick);
                 Poll::Pending
             }
-            // Nothing held: only the source can change that, and it wakes the task.
-            None => Poll::Pending,
+            // Nothing held: only the source can change that, and it wakes the task. The timer
+            // is dropped, so that it cannot wake the task for a tick already acted on.
+            None => {
+                this.timer.clear();
+                Poll::Pending
+            }
         }
     }
 

@@ -274,10 +274,12 @@ where
         if let Some(out) = this.held.apply(this.burst.on_timer(this.rules, now)) {
             return Poll::Ready(Some(out));
         }
-        // Nothing to decide means only the source can change anything, and it will wake
-        // the task.
-        if let Some(at) = this.burst.deadline() {
-            this.timer.wake_at(cx, at);
+        match this.burst.deadline() {
+            Some(at) => this.timer.wake_at(cx, at),
+            // Nothing to decide means only the source can change anything, and it will wake
+            // the task. The timer is dropped: set for an instant this poll has already acted
+            // on, it would wake the task once more for nothing.
+            None => this.timer.clear(),
         }
         Poll::Pending
     }
