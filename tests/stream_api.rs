@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use common::{Feed, fed, in_ms, ms, record};
 use deadlines::stream::{
-    Debounce, DebounceBatch, Elapsed, IdleTimeout, Keepalive, KeepaliveItem, Liveness, PeerDead,
-    PingPong, StreamDeadlineExt,
+    Debounce, DebounceBatch, DebounceBatchByKey, DebounceByKey, DebounceWith, Elapsed, IdleTimeout,
+    Keepalive, KeepaliveItem, Liveness, PeerDead, PingPong, Sample, StreamDeadlineExt,
+    ThrottleWith,
 };
 use futures_core::stream::{BoxStream, FusedStream, Stream};
 use futures_util::StreamExt as _;
@@ -30,6 +31,35 @@ fn debounced(source: Source) -> Debounce<Source> {
 }
 fn batched(source: Source) -> DebounceBatch<Source> {
     source.debounce_batch(Duration::from_millis(100))
+}
+type KeyFn = fn(&u32) -> u32;
+type WindowFn = fn(&u32) -> Duration;
+fn parity(item: &u32) -> u32 {
+    item % 2
+}
+fn keyed(source: Source) -> DebounceByKey<Source, u32, KeyFn> {
+    source
+        .debounce_by_key(Duration::from_millis(100), parity as KeyFn)
+        .leading(true)
+}
+fn batched_by_key(source: Source) -> DebounceBatchByKey<Source, u32, KeyFn> {
+    source
+        .debounce_batch_by_key(Duration::from_millis(100), parity as KeyFn)
+        .max_items(10)
+}
+fn debounced_with(source: Source) -> DebounceWith<Source, WindowFn> {
+    fn window(_: &u32) -> Duration {
+        Duration::from_millis(100)
+    }
+    source.debounce_with(window as WindowFn)
+}
+fn sampled(source: Source) -> Sample<Source> {
+    source.sample(Duration::from_millis(100))
+}
+fn throttled(source: Source) -> ThrottleWith<Source> {
+    source
+        .throttle_with(Duration::from_millis(100))
+        .trailing(true)
 }
 fn watched(source: Source) -> IdleTimeout<Source> {
     source.idle_timeout(Duration::from_secs(1))
@@ -82,6 +112,11 @@ fn adapters_are_send_sync_debug_and_fused() {
     is_send_sync::<IdleTimeout<Source>>();
     is_send_sync::<Keepalive<Source, fn() -> u32>>();
     is_send_sync::<PingPong<Source>>();
+    is_send_sync::<DebounceByKey<Source, u32, KeyFn>>();
+    is_send_sync::<DebounceBatchByKey<Source, u32, KeyFn>>();
+    is_send_sync::<DebounceWith<Source, WindowFn>>();
+    is_send_sync::<Sample<Source>>();
+    is_send_sync::<ThrottleWith<Source>>();
     is_send_sync::<Elapsed>();
     is_send_sync::<PeerDead>();
     is_send_sync::<Liveness<u32>>();
@@ -93,6 +128,11 @@ fn adapters_are_send_sync_debug_and_fused() {
     is_send::<IdleTimeout<NotSync>>();
     is_send::<Keepalive<NotSync, fn() -> u32>>();
     is_send::<PingPong<NotSync>>();
+    is_send::<DebounceByKey<NotSync, u32, KeyFn>>();
+    is_send::<DebounceBatchByKey<NotSync, u32, KeyFn>>();
+    is_send::<DebounceWith<NotSync, WindowFn>>();
+    is_send::<Sample<NotSync>>();
+    is_send::<ThrottleWith<NotSync>>();
 
     // `Debug` needs neither the source nor the closure to be `Debug`.
     is_debug::<Debounce<NotSync>>();
@@ -100,6 +140,16 @@ fn adapters_are_send_sync_debug_and_fused() {
     is_debug::<IdleTimeout<NotSync>>();
     is_debug::<Keepalive<NotSync, fn() -> u32>>();
     is_debug::<PingPong<NotSync>>();
+    is_debug::<DebounceByKey<NotSync, u32, KeyFn>>();
+    is_debug::<DebounceBatchByKey<NotSync, u32, KeyFn>>();
+    is_debug::<DebounceWith<NotSync, WindowFn>>();
+    is_debug::<Sample<NotSync>>();
+    is_debug::<ThrottleWith<NotSync>>();
+    // A key type that is not `Debug` either.
+    #[derive(PartialEq, Eq, Hash)]
+    struct OpaqueKey;
+    is_debug::<DebounceByKey<NotSync, OpaqueKey, fn(&u32) -> OpaqueKey>>();
+    is_debug::<DebounceBatchByKey<NotSync, OpaqueKey, fn(&u32) -> OpaqueKey>>();
     is_debug::<Elapsed>();
     is_debug::<PeerDead>();
     is_debug::<Liveness<u32>>();
@@ -111,12 +161,24 @@ fn adapters_are_send_sync_debug_and_fused() {
         .ping_pong(Duration::from_secs(1), Duration::from_secs(1))
         .pong_when(|item| *item == 1);
     debug_value(&with_predicate);
+    let by_key = NotSync(std::cell::Cell::new(0)).debounce_by_key(Duration::from_secs(1), |_| ());
+    debug_value(&by_key);
+    let batch_by_key =
+        NotSync(std::cell::Cell::new(0)).debounce_batch_by_key(Duration::from_secs(1), |_| ());
+    debug_value(&batch_by_key);
+    let with_window = NotSync(std::cell::Cell::new(0)).debounce_with(|_| Duration::from_secs(1));
+    debug_value(&with_window);
 
     is_fused::<Debounce<Source>>();
     is_fused::<DebounceBatch<Source>>();
     is_fused::<IdleTimeout<Source>>();
     is_fused::<Keepalive<Source, fn() -> u32>>();
     is_fused::<PingPong<Source>>();
+    is_fused::<DebounceByKey<Source, u32, KeyFn>>();
+    is_fused::<DebounceBatchByKey<Source, u32, KeyFn>>();
+    is_fused::<DebounceWith<Source, WindowFn>>();
+    is_fused::<Sample<Source>>();
+    is_fused::<ThrottleWith<Source>>();
 
     fn is_error<E: std::error::Error + Send + Sync + 'static>() {}
     is_error::<Elapsed>();
@@ -138,6 +200,40 @@ fn adapters_build_without_a_runtime() {
     drop(kept_alive(source()));
     drop(pinged(source()));
     drop(pinged_for_pongs(source()));
+    drop(keyed(source()));
+    drop(batched_by_key(source()));
+    drop(debounced_with(source()));
+    drop(sampled(source()));
+    drop(throttled(source()));
+    // With closures, and every option set.
+    drop(
+        source()
+            .debounce_by_key(ms(100), |n| *n)
+            .leading(true)
+            .trailing(false)
+            .max_wait(ms(200)),
+    );
+    drop(
+        source()
+            .debounce_batch_by_key(ms(100), |n| *n)
+            .leading(true)
+            .max_wait(ms(200))
+            .max_items(3),
+    );
+    drop(
+        source()
+            .debounce_with(|_| ms(100))
+            .leading(true)
+            .trailing(false)
+            .max_wait(ms(200)),
+    );
+    drop(
+        source()
+            .throttle_with(ms(100))
+            .leading(false)
+            .trailing(true),
+    );
+    drop(source().debounce_batch(ms(100)).max_items(0));
 }
 
 /// Pushes each item at `start` + its offset in milliseconds, then ends the source at
@@ -175,6 +271,18 @@ fn adapters_built_outside_a_runtime_keep_their_timelines_inside_one() {
     let pinged = source
         .ping_pong(ms(100), ms(40))
         .pong_when(|item: &char| *item == 'p');
+    let (keyed_feed, source) = fed::<(char, u32)>();
+    let keyed = source.debounce_by_key(ms(100), |&(key, _)| key);
+    let (batch_key_feed, source) = fed::<(char, u32)>();
+    let batched_by_key = source
+        .debounce_batch_by_key(ms(100), |&(key, _)| key)
+        .max_items(3);
+    let (with_feed, source) = fed::<(char, u64)>();
+    let debounced_with = source.debounce_with(|&(_, window): &(char, u64)| ms(window));
+    let (sample_feed, source) = fed::<char>();
+    let sampled = source.sample(ms(100));
+    let (throttle_feed, source) = fed::<char>();
+    let throttled = source.throttle_with(ms(100)).trailing(true);
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -200,6 +308,28 @@ fn adapters_built_outside_a_runtime_keep_their_timelines_inside_one() {
         tokio::spawn(feed_at(keepalive_feed, start, vec![(220, 'a')], 450));
         let ping_items = vec![(100, 'd'), (170, 'p'), (290, 'd')];
         tokio::spawn(feed_at(ping_feed, start, ping_items, 1_000));
+        // The docs' timelines of the new adapters.
+        let keyed_items = vec![
+            (0, ('a', 1)),
+            (20, ('b', 1)),
+            (40, ('a', 2)),
+            (150, ('b', 2)),
+        ];
+        tokio::spawn(feed_at(keyed_feed, start, keyed_items.clone(), 1_000));
+        tokio::spawn(feed_at(batch_key_feed, start, keyed_items, 1_000));
+        let with_items = vec![(0, ('a', 100)), (30, ('b', 20)), (100, ('c', 50))];
+        tokio::spawn(feed_at(with_feed, start, with_items, 1_000));
+        let sample_items = vec![(70, 'a'), (120, 'b'), (260, 'c')];
+        tokio::spawn(feed_at(sample_feed, start, sample_items, 1_000));
+        let throttle_items = vec![
+            (0, 'a'),
+            (30, 'b'),
+            (60, 'c'),
+            (150, 'd'),
+            (170, 'e'),
+            (350, 'f'),
+        ];
+        tokio::spawn(feed_at(throttle_feed, start, throttle_items, 1_000));
 
         let debounced = tokio::spawn(record(start, debounced, ms(2_000)));
         let batched = tokio::spawn(record(start, batched, ms(2_000)));
@@ -216,6 +346,15 @@ fn adapters_built_outside_a_runtime_keep_their_timelines_inside_one() {
             sleep(ms(50)).await;
             record(start, pinged, ms(2_000)).await
         });
+        let keyed = tokio::spawn(record(start, keyed, ms(2_000)));
+        let batched_by_key = tokio::spawn(record(start, batched_by_key, ms(2_000)));
+        let debounced_with = tokio::spawn(record(start, debounced_with, ms(2_000)));
+        // First polled 50 ms in: the grid of ticks is 150, 250, 350, ...
+        let sampled = tokio::spawn(async move {
+            sleep(ms(50)).await;
+            record(start, sampled, ms(2_000)).await
+        });
+        let throttled = tokio::spawn(record(start, throttled, ms(2_000)));
 
         // The docs' `.leading(true).max_wait(200)` timeline: each item is the time it was sent.
         let debounced = debounced.await.unwrap();
@@ -272,6 +411,35 @@ fn adapters_built_outside_a_runtime_keep_their_timelines_inside_one() {
             (310, Err("dead")),
         ];
         assert_eq!(pinged, expected);
+
+        let keyed = keyed.await.unwrap();
+        assert_eq!(
+            in_ms(&keyed),
+            [(120, ('b', 1)), (140, ('a', 2)), (250, ('b', 2))]
+        );
+        assert_eq!(keyed.ended, Some(ms(1_000)));
+        let batched_by_key = batched_by_key.await.unwrap();
+        assert_eq!(
+            in_ms(&batched_by_key),
+            [
+                (120, vec![('b', 1)]),
+                (140, vec![('a', 1), ('a', 2)]),
+                (250, vec![('b', 2)]),
+            ]
+        );
+        assert_eq!(batched_by_key.ended, Some(ms(1_000)));
+        let debounced_with = debounced_with.await.unwrap();
+        assert_eq!(in_ms(&debounced_with), [(50, ('b', 20)), (150, ('c', 50))]);
+        assert_eq!(debounced_with.ended, Some(ms(1_000)));
+        let sampled = sampled.await.unwrap();
+        assert_eq!(in_ms(&sampled), [(150, 'b'), (350, 'c')]);
+        assert_eq!(sampled.ended, Some(ms(1_000)));
+        let throttled = throttled.await.unwrap();
+        assert_eq!(
+            in_ms(&throttled),
+            [(0, 'a'), (100, 'c'), (200, 'e'), (350, 'f')]
+        );
+        assert_eq!(throttled.ended, Some(ms(1_000)));
     });
 }
 
@@ -284,15 +452,33 @@ async fn adapters_compose_and_can_be_spawned() {
         let w = watched(source());
         let k = kept_alive(source());
         let p = pinged_for_pongs(source());
+        let mut by_key = keyed(source()).collect::<Vec<_>>().await;
+        by_key.sort_unstable();
+        let mut batches_by_key = batched_by_key(source()).collect::<Vec<_>>().await;
+        batches_by_key.sort_unstable();
+        let family = (
+            by_key,
+            batches_by_key,
+            debounced_with(source()).collect::<Vec<_>>().await,
+            sampled(source()).collect::<Vec<_>>().await,
+            throttled(source()).collect::<Vec<_>>().await,
+        );
         (
             d.collect::<Vec<_>>().await,
             b.collect::<Vec<_>>().await,
             w.collect::<Vec<_>>().await,
             k.collect::<Vec<_>>().await,
             p.map(takes_liveness).collect::<Vec<_>>().await,
+            family,
         )
     });
-    let (d, b, w, k, p) = handle.await.unwrap();
+    let (d, b, w, k, p, family) = handle.await.unwrap();
+    // Leading: 1 and 2 open the bursts of keys 1 and 0; 3 is key 1's trailing item.
+    assert_eq!(family.0, [1, 2, 3]);
+    assert_eq!(family.1, [vec![1, 3], vec![2]]);
+    assert_eq!(family.2, [3]);
+    assert_eq!(family.3, [3]);
+    assert_eq!(family.4, [1, 3]);
     assert_eq!(d, [1, 3]);
     assert_eq!(b, [vec![1, 2, 3]]);
     assert_eq!(w, [Ok(1), Ok(2), Ok(3)]);
@@ -311,6 +497,13 @@ async fn debug_output_names_each_type() {
     assert!(format!("{:?}", batched(source())).starts_with("DebounceBatch { window: 100ms"));
     assert!(format!("{:?}", watched(source())).starts_with("IdleTimeout { timeout: 1s"));
     assert!(format!("{:?}", kept_alive(source())).starts_with("Keepalive { period: 1s"));
+    assert!(format!("{:?}", keyed(source())).starts_with("DebounceByKey { window: 100ms"));
+    assert!(
+        format!("{:?}", batched_by_key(source())).starts_with("DebounceBatchByKey { window: 100ms")
+    );
+    assert!(format!("{:?}", debounced_with(source())).starts_with("DebounceWith { window: "));
+    assert!(format!("{:?}", sampled(source())).starts_with("Sample { period: 100ms"));
+    assert!(format!("{:?}", throttled(source())).starts_with("ThrottleWith { period: 100ms"));
     assert_eq!(
         format!("{:?}", pinged_for_pongs(source())),
         "PingPong { interval: 1s, timeout: 1s, state: Unpolled, .. }"

@@ -493,3 +493,20 @@ async fn size_hint_counts_the_held_item_only_when_the_trailing_edge_will_emit_it
     let text = format!("{:?}", d.get_ref());
     assert!(text.contains("leading: true, trailing: false"), "{text}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_emission_before_the_timers_millisecond_leaves_no_wakeup_behind() {
+    let start = Instant::now();
+    let (feed, source) = fed();
+    let mut debounced = StreamProbe::new(source.debounce(ms(100)));
+    advance_to(start, us(500)).await;
+    feed.push('a');
+    assert_eq!(debounced.poll(), Poll::Pending);
+    // Due at 100.5 ms; Tokio's timer is set for 101 ms. A poll at 100.5 ms emits.
+    advance_to(start, us(100_500)).await;
+    assert_eq!(debounced.poll(), Poll::Ready(Some('a')));
+    assert_eq!(debounced.poll(), Poll::Pending);
+    let wakes = debounced.wakes();
+    advance_to(start, ms(1_000)).await;
+    assert_eq!(debounced.wakes(), wakes, "the timer went with the burst");
+}

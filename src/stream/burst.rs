@@ -165,6 +165,32 @@ impl Burst {
     /// joining what it held).
     pub(crate) fn on_item(&mut self, rules: &Rules, now: Instant) -> Action {
         let emitting = self.should_emit(rules, now);
+        self.take_item(rules, now, emitting, false)
+    }
+
+    /// [`on_item`](Self::on_item) for an item that sets the window (`debounce_with`). The gap
+    /// before it is judged by the window of the item before it (each item's window says how
+    /// long the burst stays open after it); then its own window is in force.
+    pub(crate) fn on_item_with_window(
+        &mut self,
+        rules: &mut Rules,
+        now: Instant,
+        window: Duration,
+    ) -> Action {
+        let emitting = self.should_emit(rules, now);
+        rules.set_window(window);
+        self.take_item(rules, now, emitting, true)
+    }
+
+    /// The rest of `on_item`, once `should_emit` has been judged. `window_changed`: the window
+    /// may have shrunk with this item, so the timer may have to come in.
+    fn take_item(
+        &mut self,
+        rules: &Rules,
+        now: Instant,
+        emitting: bool,
+        window_changed: bool,
+    ) -> Action {
         self.last_call = Some(now);
         self.holding = true;
         match self.timer {
@@ -185,8 +211,10 @@ impl Burst {
             // timer bounded by `max_wait` from that emission (the one change from lodash).
             None => self.timer = Some(self.next_check(rules, now)),
             // The burst goes on. With a fixed window the timer is already at or before this
-            // call's check; a window that shrank with this item (`debounce_with`) pulls it in.
-            Some(at) => self.timer = Some(at.min(self.next_check(rules, now))),
+            // call's check (the checks only move later), and the item costs nothing more; a
+            // window that shrank with this item (`debounce_with`) pulls the timer in.
+            Some(at) if window_changed => self.timer = Some(at.min(self.next_check(rules, now))),
+            Some(_) => {}
         }
         Action::Hold
     }

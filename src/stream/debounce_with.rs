@@ -18,7 +18,9 @@ pin_project! {
     /// The rules of [`Debounce`](super::Debounce), with the window of the latest item in force
     /// (RxJS `debounce(selector)`, Kotlin `debounce { }`): each item sets the quiet time that
     /// must follow it, and an item whose window is shorter than the one before it is emitted
-    /// when its own window ends. Options as on `Debounce`: [`leading`](Self::leading),
+    /// when its own window ends. The burst closes when its latest item's window passes: the
+    /// gap before an item is judged by the window of the item before it, so every item after
+    /// that is a leading edge. Options as on `Debounce`: [`leading`](Self::leading),
     /// [`trailing`](Self::trailing) and [`max_wait`](Self::max_wait) (raised to the latest
     /// item's window if shorter).
     ///

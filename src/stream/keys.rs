@@ -284,6 +284,10 @@ impl<K: Hash + Eq, H: Held> Keys<K, H> {
             .into_iter()
             .rev()
         {
+            if self.live == 0 {
+                // The last key settled: everything was freed, the rest are retired slots.
+                break;
+            }
             if self.free_if_retired(&due) {
                 continue;
             }

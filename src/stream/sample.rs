@@ -109,11 +109,11 @@ fn tick_at_or_after(start: Instant, period: Duration, now: Instant) -> Instant {
     let elapsed = now.saturating_duration_since(start).as_nanos();
     let period_nanos = period.as_nanos();
     let ticks = elapsed.div_ceil(period_nanos).max(1);
-    // At most 30 years and a period past `now`: the product fits a `Duration`, and
-    // `saturating_after` caps it.
-    let offset = period_nanos.saturating_mul(ticks);
-    let offset = u64::try_from(offset).map_or(FAR_FUTURE, Duration::from_nanos);
-    saturating_after(start, offset)
+    // Measured from `now`, so the grid holds however long the stream has run: the tick lies
+    // at most a period (30 years at the most) ahead.
+    let ahead = period_nanos.saturating_mul(ticks) - elapsed;
+    let ahead = u64::try_from(ahead).map_or(FAR_FUTURE, Duration::from_nanos);
+    saturating_after(now, ahead)
 }
 
 impl<S: Stream> Stream for Sample<S> {
@@ -154,8 +154,12 @@ impl<S: Stream> Stream for Sample<S> {
                 this.timer.wake_at(cx, tick);
                 Poll::Pending
             }
-            // Nothing held: only the source can change that, and it wakes the task.
-            None => Poll::Pending,
+            // Nothing held: only the source can change that, and it wakes the task. The timer
+            // is dropped, so that it cannot wake the task for a tick already acted on.
+            None => {
+                this.timer.clear();
+                Poll::Pending
+            }
         }
     }
 

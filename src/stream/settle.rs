@@ -250,11 +250,12 @@ where
         loop {
             match this.stream.as_mut().poll_next(cx) {
                 Poll::Ready(Some(item)) => {
-                    if let Some(window) = this.windows.window(&item) {
-                        this.rules.set_window(window);
-                    }
+                    let window = this.windows.window(&item);
                     this.held.push(item);
-                    let mut action = this.burst.on_item(this.rules, now);
+                    let mut action = match window {
+                        Some(window) => this.burst.on_item_with_window(this.rules, now, window),
+                        None => this.burst.on_item(this.rules, now),
+                    };
                     if action == Action::Hold && this.held.is_full(*this.max_items) {
                         action = this.burst.on_full(this.rules, now);
                     }
@@ -273,10 +274,12 @@ where
         if let Some(out) = this.held.apply(this.burst.on_timer(this.rules, now)) {
             return Poll::Ready(Some(out));
         }
-        // Nothing to decide means only the source can change anything, and it will wake
-        // the task.
-        if let Some(at) = this.burst.deadline() {
-            this.timer.wake_at(cx, at);
+        match this.burst.deadline() {
+            Some(at) => this.timer.wake_at(cx, at),
+            // Nothing to decide means only the source can change anything, and it will wake
+            // the task. The timer is dropped: set for an instant this poll has already acted
+            // on, it would wake the task once more for nothing.
+            None => this.timer.clear(),
         }
         Poll::Pending
     }

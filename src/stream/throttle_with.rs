@@ -210,7 +210,9 @@ impl<S: Stream> Stream for ThrottleWith<S> {
             // Woken at the end even with nothing held, so that an item after it is seen as
             // the leading one.
             Some(until) => this.timer.wake_at(cx, until),
-            None => {}
+            // Not throttled: only the source can change that. The timer is dropped, so that it
+            // cannot wake the task for an end already acted on.
+            None => this.timer.clear(),
         }
         Poll::Pending
     }
