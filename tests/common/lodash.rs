@@ -126,7 +126,12 @@ impl Lodash {
     fn remaining_wait(&self, time: u64) -> u64 {
         let time_waiting = self.wait - (time - self.last_call_time.unwrap());
         match self.max_wait() {
-            Some(max_wait) => time_waiting.min(max_wait - (time - self.last_invoke_time)),
+            // Saturating: a window that shrank with this call (`debounce_with`) lowers
+            // `maxWait`, maybe below the time since the last invoke; lodash's `setTimeout`
+            // of a negative delay runs at once, as a timer at `time` does here.
+            Some(max_wait) => {
+                time_waiting.min(max_wait.saturating_sub(time - self.last_invoke_time))
+            }
             None => time_waiting,
         }
     }
@@ -152,6 +157,11 @@ impl Lodash {
     /// `debounced(item)` at `time`.
     pub fn call(&mut self, time: u64, item: u32) -> Option<Vec<u32>> {
         let is_invoking = self.should_invoke(time);
+        self.called(time, item, is_invoking)
+    }
+
+    /// The rest of `debounced`, once `shouldInvoke` was judged.
+    fn called(&mut self, time: u64, item: u32, is_invoking: bool) -> Option<Vec<u32>> {
         if !self.batch {
             self.args.clear();
         }
@@ -181,14 +191,17 @@ impl Lodash {
     }
 
     /// EXTENSION (`debounce_with`): `debounced(item)` at `time`, the call bringing the window
-    /// that is in force from it on.
+    /// that is in force from it on. The gap before the call is judged by the window of the
+    /// call before it (a call's window says how long the burst stays open after it:
+    /// docs/semantics.md); then its own window is in force.
     pub fn call_with_window(&mut self, time: u64, item: u32, window: u64) -> Option<Vec<u32>> {
         assert!(
             self.per_call,
             "a window per call needs with_window_per_call"
         );
+        let is_invoking = self.should_invoke(time);
         self.wait = window;
-        self.call(time, item)
+        self.called(time, item, is_invoking)
     }
 
     /// EXTENSION (`max_items`): a held batch that is full is emitted at once, an invoke as
