@@ -786,8 +786,8 @@ mod known {
     }
 
     /// Both keys are due at 507 us; key 2 is cancelled, then `flush` forgets key 0, the last
-    /// one left, and meets key 2's queue entry after everything was freed (47c93c7: an index
-    /// out of bounds in `Keys::flush`).
+    /// one left, and meets key 2's queue entry after everything was freed (an index out of
+    /// bounds in `Keys::flush` from 47c93c7 to fb52e95).
     #[test]
     fn flush_after_cancel_key_when_the_last_key_settles() {
         let options = Options {

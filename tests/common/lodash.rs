@@ -219,9 +219,8 @@ impl Lodash {
     /// lodash's `flush` at `time`: the trailing edge now if a timer is pending. It returns what
     /// the trailing edge emits (lodash returns the last result, and `None` stands for it).
     pub fn flush(&mut self, time: u64) -> Option<Vec<u32>> {
-        if self.timer.is_none() {
-            return None;
-        }
+        // `timerId === undefined ? result : trailingEdge(now())`
+        self.timer?;
         self.trailing_edge(time)
     }
 
