@@ -140,6 +140,8 @@ where
                 Poll::Ready(None) => {
                     *this.source_done = true;
                     this.timer.clear();
+                    // Held items go out in the order their keys were due.
+                    this.keys.sort_due(this.rules);
                     return Poll::Ready(this.keys.end(this.rules));
                 }
                 // The source registered the waker for its next item.

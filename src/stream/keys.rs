@@ -278,6 +278,7 @@ impl<K: Hash + Eq, H: Held> Keys<K, H> {
 
     /// lodash's `flush` of every key, in due order.
     pub(crate) fn flush(&mut self, rules: &Rules, now: Instant) -> Vec<H::Out> {
+        self.sort_due(rules);
         let mut out = Vec::new();
         for Reverse(due) in std::mem::take(&mut self.due)
             .into_sorted_vec()
@@ -296,6 +297,25 @@ impl<K: Hash + Eq, H: Held> Keys<K, H> {
             self.requeue_or_forget_at(due, rules, now);
         }
         out
+    }
+
+    /// Moves every entry to its key's true next check, and frees the slots retired while
+    /// queued: the queue is lazy (an entry may sit earlier than its key's check), and this
+    /// puts it in the keys' due order, for the flush of every key and the end of the source.
+    pub(crate) fn sort_due(&mut self, rules: &Rules) {
+        let entries = std::mem::take(&mut self.due).into_vec();
+        let mut sorted = Vec::with_capacity(entries.len());
+        for Reverse(due) in entries {
+            if self.free_if_retired(&due) {
+                continue;
+            }
+            let at = self.slot_mut(due.slot).burst.next_check_at(rules);
+            sorted.push(Reverse(Due {
+                at: at.unwrap_or(due.at),
+                ..due
+            }));
+        }
+        self.due = BinaryHeap::from(sorted);
     }
 
     /// Like [`requeue_or_forget`](Self::requeue_or_forget), for an entry that may not have
