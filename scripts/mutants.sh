@@ -30,7 +30,10 @@ args_for() {
         src/deadline.rs) tests deadline_rules deadline_edges deadline_model watchdog_rules clock_far_future api_types api_no_runtime ;;
         src/watchdog.rs | src/heartbeat.rs) tests "${watchdog[@]}" api_types api_no_runtime ;;
         src/keepalive/*.rs) tests "${keepalives[@]}" api_types api_no_runtime ;;
-        src/stream/burst.rs | src/stream/settle.rs) tests stream_debounce stream_debounce_batch stream_debounce_model stream_api ;;
+        src/stream/burst.rs | src/stream/settle.rs) tests stream_debounce stream_debounce_batch stream_debounce_model stream_debounce_with stream_flush_cancel stream_debounce_by_key stream_keyed_model stream_ports stream_api ;;
+        src/stream/keys.rs | src/stream/keyed.rs) tests stream_debounce_by_key stream_keyed_model stream_api ;;
+        src/stream/sample.rs) tests stream_sample stream_ports stream_api ;;
+        src/stream/throttle_with.rs) tests stream_throttle_with stream_ports stream_api ;;
         src/stream/ping_pong.rs) tests stream_ping_pong stream_ping_pong_model stream_api api_types ;;
         src/stream/keepalive.rs) tests stream_keepalive stream_timeout_model stream_api api_types clock_far_future ;;
         *) echo "no test list for $1" >&2; exit 2 ;;
