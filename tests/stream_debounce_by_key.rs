@@ -176,6 +176,33 @@ async fn keys_that_settle_at_one_instant_come_out_in_the_order_their_windows_sta
 }
 
 #[tokio::test(start_paused = true)]
+async fn keys_due_together_keep_the_order_they_were_first_seen_when_slots_are_reused() {
+    let start = Instant::now();
+    let (feed, source) = fed();
+    let mut settled = StreamProbe::new(source.debounce_by_key(ms(100), key));
+    feed.push(('a', 1));
+    assert_eq!(settled.poll(), Poll::Pending);
+    advance_to(start, ms(50)).await;
+    feed.push(('b', 1));
+    assert_eq!(settled.poll(), Poll::Pending);
+    // a settles and is forgotten: its room goes to the next new key.
+    advance_to(start, ms(100)).await;
+    assert_eq!(settled.poll(), Poll::Ready(Some(('a', 1))));
+    assert_eq!(settled.poll(), Poll::Pending);
+    // c takes a's room; b, seen before c, is due with it at 201.
+    advance_to(start, ms(101)).await;
+    feed.push(('c', 1));
+    feed.push(('b', 2));
+    assert_eq!(settled.poll(), Poll::Pending);
+    // b's first check comes at 150 and queues it again, behind c in the heap's slot order.
+    advance_to(start, ms(150)).await;
+    assert_eq!(settled.poll(), Poll::Pending);
+    advance_to(start, ms(201)).await;
+    assert_eq!(settled.poll(), Poll::Ready(Some(('b', 2))));
+    assert_eq!(settled.poll(), Poll::Ready(Some(('c', 1))));
+}
+
+#[tokio::test(start_paused = true)]
 async fn an_item_at_the_instant_a_keys_window_ends_joins_its_burst() {
     let start = Instant::now();
     let items = vec![(0, ('a', 1)), (100, ('a', 2)), (100, ('b', 1))];
