@@ -614,3 +614,70 @@ async fn debug_shows_the_options_and_the_tracked_keys() {
     let debug = format!("{batches:?}");
     assert!(debug.starts_with("DebounceBatchByKey {"), "{debug}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn size_hint_bounds_the_emissions_by_the_items_to_come_and_the_keys_held() {
+    let items = futures_util::stream::iter([('a', 1), ('b', 1), ('a', 2)]);
+    let settled = items.debounce_by_key(ms(100), key);
+    assert_eq!(settled.size_hint(), (0, Some(3)));
+    let (feed, source) = fed();
+    let mut settled = StreamProbe::new(source.debounce_by_key(ms(100), key));
+    assert_eq!(settled.get_ref().size_hint(), (0, None));
+    feed.push(('a', 1));
+    feed.push(('b', 1));
+    feed.end();
+    assert_eq!(settled.poll(), Poll::Ready(Some(('a', 1))));
+    assert_eq!(
+        settled.get_ref().size_hint(),
+        (0, Some(1)),
+        "b is still held"
+    );
+    assert_eq!(settled.poll(), Poll::Ready(Some(('b', 1))));
+    assert_eq!(settled.get_ref().size_hint(), (0, Some(0)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_timer_is_set_once_a_burst_and_made_again_after_an_idle_spell() {
+    let start = Instant::now();
+    let (feed, source) = fed();
+    let mut settled = StreamProbe::new(source.debounce_by_key(ms(100), key));
+    for burst in 0..3 {
+        advance_to(start, ms(1_000 * burst)).await;
+        feed.push(('a', burst as u32));
+        feed.push(('b', burst as u32));
+        assert_eq!(settled.poll(), Poll::Pending);
+        advance_to(start, ms(1_000 * burst + 100)).await;
+        assert_eq!(settled.poll(), Poll::Ready(Some(('a', burst as u32))));
+        assert_eq!(settled.poll(), Poll::Ready(Some(('b', burst as u32))));
+        assert_eq!(settled.poll(), Poll::Pending);
+    }
+    assert_eq!(
+        settled.get_ref().timer_resets(),
+        3,
+        "one a burst, for both keys"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn debug_shows_trailing_for_the_latest_and_max_items_for_batches() {
+    let settled = futures_util::stream::iter([1]).debounce_by_key(ms(1), |&n| n);
+    let debug = format!("{settled:?}");
+    assert!(debug.contains("trailing: true"), "{debug}");
+    assert!(!debug.contains("max_items"), "{debug}");
+    let batches = futures_util::stream::iter([1])
+        .debounce_batch_by_key(ms(1), |&n| n)
+        .max_items(2);
+    let debug = format!("{batches:?}");
+    assert!(debug.contains("max_items: 2"), "{debug}");
+    assert!(
+        !debug.contains("trailing"),
+        "a batch drops nothing: {debug}"
+    );
+}
+
+#[test]
+fn debug_of_batches_never_shows_a_trailing_switch() {
+    let batches = futures_util::stream::iter([1]).debounce_batch_by_key(ms(1), |&n| n);
+    let debug = format!("{batches:?}");
+    assert!(!debug.contains("trailing"), "{debug}");
+}

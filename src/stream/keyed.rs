@@ -99,9 +99,8 @@ impl<S, K: Hash + Eq, F, H: Held> Keyed<S, K, F, H> {
         d.field("window", &self.rules.window())
             .field("max_wait", &self.rules.max_wait())
             .field("leading", &self.rules.leading());
-        if self.max_items == usize::MAX {
-            d.field("trailing", &self.rules.trailing());
-        } else {
+        H::debug_options(&self.rules, &mut d);
+        if self.max_items != usize::MAX {
             d.field("max_items", &self.max_items);
         }
         d.field("tracked", &self.keys.len())

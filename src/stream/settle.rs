@@ -37,6 +37,9 @@ pub(crate) trait Held: Default {
     /// The `Debug` fields of the adapter that come from what it holds.
     fn debug_fields(&self, rules: &Rules, f: &mut fmt::DebugStruct<'_, '_>);
 
+    /// The `Debug` fields of the options that only apply to what this holds.
+    fn debug_options(_rules: &Rules, _f: &mut fmt::DebugStruct<'_, '_>) {}
+
     /// Carries out the rules' decision: what to yield now, if anything.
     fn apply(&mut self, action: Action) -> Option<Self::Out> {
         match action {
@@ -76,9 +79,13 @@ impl<T> Held for Latest<T> {
     }
 
     fn debug_fields(&self, rules: &Rules, f: &mut fmt::DebugStruct<'_, '_>) {
+        Self::debug_options(rules, f);
+        f.field("holding", &self.0.is_some());
+    }
+
+    fn debug_options(rules: &Rules, f: &mut fmt::DebugStruct<'_, '_>) {
         // Only a latest item can be dropped by its edge: a batch has no trailing switch.
-        f.field("trailing", &rules.trailing())
-            .field("holding", &self.0.is_some());
+        f.field("trailing", &rules.trailing());
     }
 }
 
