@@ -84,9 +84,18 @@ impl<K: Hash + Eq, H: Held> Keys<K, H> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        self.find_hashed(self.hasher.hash_one(key), key)
+    }
+
+    /// The slot of `key`, whose hash is `hash`.
+    fn find_hashed<Q>(&self, hash: u64, key: &Q) -> Option<u32>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
         let slots = &self.slots;
         self.index
-            .find(self.hasher.hash_one(key), |&slot| {
+            .find(hash, |&slot| {
                 slots[slot as usize]
                     .as_ref()
                     .is_some_and(|s| s.key.borrow() == key)
@@ -102,10 +111,11 @@ impl<K: Hash + Eq, H: Held> Keys<K, H> {
 
     /// The slot of `key`, made if the key is new.
     fn slot_for(&mut self, key: K) -> u32 {
-        if let Some(slot) = self.find(&key) {
+        // One hash an item, for the lookup and, for a new key, the insert.
+        let hash = self.hasher.hash_one(&key);
+        if let Some(slot) = self.find_hashed(hash, &key) {
             return slot;
         }
-        let hash = self.hasher.hash_one(&key);
         let fresh = Slot {
             key,
             burst: Burst::default(),
@@ -150,6 +160,7 @@ impl<K: Hash + Eq, H: Held> Keys<K, H> {
     ) -> Option<H::Out> {
         let live = self.live;
         let slot = self.slot_for(key);
+        let new_key = self.live > live;
         let entry = self.slot_mut(slot);
         entry.held.push(item);
         let mut action = entry.burst.on_item(rules, now);
@@ -157,11 +168,13 @@ impl<K: Hash + Eq, H: Held> Keys<K, H> {
             action = entry.burst.on_full(rules, now);
         }
         let out = entry.held.apply(action);
-        let next = entry.burst.next_check_at(rules);
-        if self.live > live {
+        if new_key {
             // A new key: its one entry in the queue. A known key's entry is already at or
             // before its burst's next check (a burst's checks only move later).
-            let at = next.expect("a burst with an item has a check to come");
+            let at = entry
+                .burst
+                .next_check_at(rules)
+                .expect("a burst with an item has a check to come");
             self.queue(slot, at);
         }
         out
