@@ -20,6 +20,7 @@
 //! | [`io::IdleIo`] | read, write and all idle on any Tokio IO: events, or `TimedOut` for hyper and tonic (feature `io`) |
 //! | `Shutdown` | graceful shutdown: named tasks, a grace period, cleanup run once, on SIGTERM (feature `shutdown`) |
 //! | `TaskSet` | stoppable tasks by key, each with its own cancellation token; `Shutdown::task_set` makes one the drain stops (feature `shutdown`) |
+//! | `systemd::Pinger` | systemd's watchdog pinged only while gated watchdogs are healthy; `READY=1`, `STOPPING=1` with the drain's extension (feature `systemd`, unix only) |
 //!
 //! # Example
 //!
@@ -78,6 +79,8 @@ mod shutdown;
 mod state;
 pub mod stream;
 mod sync;
+#[cfg(all(unix, feature = "systemd"))]
+pub mod systemd;
 mod timer;
 mod watchdog;
 

@@ -17,6 +17,10 @@ pub mod lodash;
 #[cfg(feature = "io")]
 pub mod idle;
 
+/// `deadlines::systemd` helpers: a notify socket to receive on.
+#[cfg(all(unix, feature = "systemd"))]
+pub mod systemd;
+
 /// A pinned future with a counting waker, polled only when the test says so.
 pub struct Probe<F> {
     future: Pin<Box<F>>,
