@@ -41,7 +41,7 @@
 //! |---|---|
 //! | `NOTIFY_SOCKET` absent | [`Disabled::NoSocket`]: not run by systemd as a notify service; every send is a no-op returning `Ok(false)` |
 //! | `NOTIFY_SOCKET` an absolute path of a datagram socket | used |
-//! | `NOTIFY_SOCKET` a path that does not exist, or is no socket, or not absolute (also empty, and systemd's newer `vsock:` addresses) | [`Disabled::Socket`], with the `io::Error` of the connect (`NotFound`, `ConnectionRefused`, `InvalidInput`) |
+//! | `NOTIFY_SOCKET` a path that does not exist, or is no socket (a file, a directory), or a socket nobody reads, or a stream socket, or not absolute (also empty, and systemd's newer `vsock:` addresses) | [`Disabled::Socket`], with the `io::Error` of the connect: `NotFound`, `ConnectionRefused`, `ConnectionRefused`, `EPROTOTYPE`, `InvalidInput` |
 //! | `NOTIFY_SOCKET=@name`, an abstract socket name | used on Linux and Android (`SocketAddrExt::from_abstract_name`); elsewhere [`Disabled::Socket`] with an `Unsupported` error |
 //! | `WATCHDOG_USEC` absent | [`Disabled::NoWatchdog`]: systemd expects no pings |
 //! | `WATCHDOG_USEC=0` | [`Disabled::ZeroTimeout`] (systemd treats it as invalid) |
@@ -253,9 +253,10 @@ impl Notifier {
     /// # Errors
     ///
     /// `NotFound` for a path that does not exist, `ConnectionRefused` for one that is not a
-    /// socket (or one nobody reads), `InvalidInput` for an address that is neither an absolute
-    /// path nor `@name` (an empty one too), `Unsupported` for `@name` outside Linux and Android;
-    /// any other error of `connect(2)`.
+    /// socket (or one nobody reads), the OS error `EPROTOTYPE` for a socket that is not a
+    /// datagram socket, `InvalidInput` for an address that is neither an absolute path nor
+    /// `@name` (an empty one too), `Unsupported` for `@name` outside Linux and Android; any
+    /// other error of `connect(2)`.
     pub fn connect(address: impl AsRef<OsStr>) -> io::Result<Self> {
         let address = address.as_ref();
         let socket = connect_socket(address)?;
