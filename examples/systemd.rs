@@ -165,8 +165,10 @@ struct Supervisor {
 }
 
 fn supervise() -> io::Result<()> {
-    let path =
-        std::env::temp_dir().join(format!("deadlines-example-systemd-{}.sock", std::process::id()));
+    let path = std::env::temp_dir().join(format!(
+        "deadlines-example-systemd-{}.sock",
+        std::process::id()
+    ));
     let _ = std::fs::remove_file(&path);
     let socket = UnixDatagram::bind(&path)?;
     let start = Instant::now();

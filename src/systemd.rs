@@ -185,7 +185,10 @@ pub struct Notifier {
 }
 
 enum Target {
-    Socket { socket: UnixDatagram, address: String },
+    Socket {
+        socket: UnixDatagram,
+        address: String,
+    },
     Disabled(Disabled),
 }
 
@@ -390,7 +393,10 @@ impl Notifier {
     /// As [`notify`](Self::notify).
     pub fn stopping(&self, extend: Duration) -> io::Result<bool> {
         let micros = u32::try_from(extend.as_nanos().div_ceil(1000)).unwrap_or(u32::MAX);
-        self.notify(&[NotifyState::Stopping, NotifyState::ExtendTimeoutUsec(micros)])
+        self.notify(&[
+            NotifyState::Stopping,
+            NotifyState::ExtendTimeoutUsec(micros),
+        ])
     }
 
     /// Tells systemd the service is stopping and to wait `grace` ([`stopping`](Self::stopping)),
@@ -563,15 +569,28 @@ impl PartialEq for Disabled {
         use Disabled::*;
         match (self, other) {
             (NoSocket, NoSocket) | (NoWatchdog, NoWatchdog) | (ZeroTimeout, ZeroTimeout) => true,
-            (Socket { address: a, error: e }, Socket { address: b, error: f }) => {
-                a == b && e.kind() == f.kind()
-            }
+            (
+                Socket {
+                    address: a,
+                    error: e,
+                },
+                Socket {
+                    address: b,
+                    error: f,
+                },
+            ) => a == b && e.kind() == f.kind(),
             (InvalidTimeout(a), InvalidTimeout(b))
             | (TimeoutOutOfRange(a), TimeoutOutOfRange(b))
             | (InvalidPid(a), InvalidPid(b)) => a == b,
             (
-                OtherProcess { watchdog_pid: a, pid: p },
-                OtherProcess { watchdog_pid: b, pid: q },
+                OtherProcess {
+                    watchdog_pid: a,
+                    pid: p,
+                },
+                OtherProcess {
+                    watchdog_pid: b,
+                    pid: q,
+                },
             ) => a == b && p == q,
             _ => false,
         }
@@ -1007,7 +1026,10 @@ impl Future for Pinger {
                 Err(gate) => {
                     *this.done = true;
                     let triggered = *this.trigger
-                        && matches!(this.notifier.notify(&[NotifyState::WatchdogTrigger]), Ok(true));
+                        && matches!(
+                            this.notifier.notify(&[NotifyState::WatchdogTrigger]),
+                            Ok(true)
+                        );
                     return Poll::Ready(Silenced::Unhealthy {
                         gate: gate.to_owned(),
                         at: now,
@@ -1023,7 +1045,11 @@ impl Future for Pinger {
                 }
                 // On the grid, unless this ping came a whole interval late.
                 let on_grid = saturating_after(due, interval);
-                let next = if on_grid > now { on_grid } else { saturating_after(now, interval) };
+                let next = if on_grid > now {
+                    on_grid
+                } else {
+                    saturating_after(now, interval)
+                };
                 *this.next_ping = Some(next);
                 next
             } else {

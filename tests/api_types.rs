@@ -317,3 +317,32 @@ mod io_types {
         assert!(format!("{events:?}").ends_with("ended: true }"));
     }
 }
+
+#[cfg(all(unix, feature = "systemd"))]
+#[test]
+fn systemd_types_are_nameable_send_and_debug() {
+    use deadlines::systemd::{Disabled, Notifier, NotifyState, Pinger, Silenced};
+    fn is_send<T: Send + 'static>() {}
+    fn is_clone<T: Clone>() {}
+    fn is_error<E: std::error::Error + Send + Sync + 'static>() {}
+    fn is_fused_future<F: FusedFuture<Output = Silenced> + Send + 'static>() {}
+    is_send_sync::<Notifier>();
+    is_clone::<Notifier>();
+    is_debug::<Notifier>();
+    // A `Pinger` holds the health checks it was given, which need only be `Send`.
+    is_send::<Pinger>();
+    is_debug::<Pinger>();
+    is_fused_future::<Pinger>();
+    is_send_sync::<Silenced>();
+    is_debug::<Silenced>();
+    is_error::<Disabled>();
+    is_clone::<Disabled>();
+    is_debug::<NotifyState<'static>>();
+
+    let pinger = Pinger::from_vars(None, None, None).gate_with("pool", || true);
+    assert_eq!(
+        format!("{pinger:?}"),
+        "Pinger { notifier: Notifier { disabled: NoSocket }, timeout: Err(NoSocket), \
+         gates: [\"pool\"], trigger: false, next_ping: None, done: false }"
+    );
+}

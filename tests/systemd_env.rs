@@ -47,15 +47,24 @@ fn watchdog_usec_absent_is_no_watchdog() {
 fn watchdog_usec_zero_is_refused_as_systemd_does() {
     let systemd = Systemd::bind("env-zero");
     for zero in ["0", "00", "0000000000000000000000000"] {
-        assert_eq!(reason(&systemd, Some(zero), None), Some(Disabled::ZeroTimeout), "{zero}");
+        assert_eq!(
+            reason(&systemd, Some(zero), None),
+            Some(Disabled::ZeroTimeout),
+            "{zero}"
+        );
     }
-    assert_eq!(Disabled::ZeroTimeout.to_string(), "the watchdog timeout is zero");
+    assert_eq!(
+        Disabled::ZeroTimeout.to_string(),
+        "the watchdog timeout is zero"
+    );
 }
 
 #[test]
 fn watchdog_usec_garbage_is_not_a_decimal_number() {
     let systemd = Systemd::bind("env-garbage");
-    for garbage in ["", "abc", "-5", "+5", " 5", "5 ", "5\n", "1.5", "5s", "0x10", "½", "5_000"] {
+    for garbage in [
+        "", "abc", "-5", "+5", " 5", "5 ", "5\n", "1.5", "5s", "0x10", "½", "5_000",
+    ] {
         assert_eq!(
             reason(&systemd, Some(garbage), None),
             Some(Disabled::InvalidTimeout(garbage.to_owned())),
@@ -104,10 +113,7 @@ async fn watchdog_usec_just_below_infinity_is_used_and_saturates() {
         None,
     );
     assert_eq!(pinger.disabled(), None);
-    assert_eq!(
-        pinger.timeout(),
-        Some(Duration::from_micros(u64::MAX - 1))
-    );
+    assert_eq!(pinger.timeout(), Some(Duration::from_micros(u64::MAX - 1)));
     let mut pinger = common::Probe::new(pinger);
     assert!(pinger.poll().is_pending());
     assert_eq!(systemd.received(), [PING]);
@@ -123,7 +129,11 @@ fn watchdog_usec_in_microseconds() {
         ("1", Duration::from_micros(1), Duration::from_millis(1)),
         ("2000", Duration::from_millis(2), Duration::from_millis(1)),
         ("30000000", Duration::from_secs(30), Duration::from_secs(15)),
-        ("0000500000", Duration::from_millis(500), Duration::from_millis(250)),
+        (
+            "0000500000",
+            Duration::from_millis(500),
+            Duration::from_millis(250),
+        ),
     ] {
         let pinger = Pinger::from_vars(Some(systemd.path().as_os_str()), os(usec), None);
         assert_eq!(pinger.timeout(), Some(timeout), "{usec}");
@@ -168,7 +178,16 @@ fn watchdog_pid_of_another_process_is_someone_elses_watchdog() {
 #[test]
 fn watchdog_pid_that_is_no_process_id_is_invalid() {
     let systemd = Systemd::bind("env-pid-bad");
-    for bad in ["", "0", "-1", "abc", " 1", "2147483648", "4294967296", "99999999999999999999"] {
+    for bad in [
+        "",
+        "0",
+        "-1",
+        "abc",
+        " 1",
+        "2147483648",
+        "4294967296",
+        "99999999999999999999",
+    ] {
         assert_eq!(
             reason(&systemd, Some("1000000"), Some(bad)),
             Some(Disabled::InvalidPid(bad.to_owned())),
@@ -185,8 +204,14 @@ fn watchdog_pid_that_is_no_process_id_is_invalid() {
 fn the_timeout_is_judged_before_the_pid() {
     // As sd_watchdog_enabled(3): a bad timeout is reported whoever it is for.
     let systemd = Systemd::bind("env-order");
-    assert_eq!(reason(&systemd, Some("0"), Some("1")), Some(Disabled::ZeroTimeout));
-    assert_eq!(reason(&systemd, None, Some("garbage")), Some(Disabled::NoWatchdog));
+    assert_eq!(
+        reason(&systemd, Some("0"), Some("1")),
+        Some(Disabled::ZeroTimeout)
+    );
+    assert_eq!(
+        reason(&systemd, None, Some("garbage")),
+        Some(Disabled::NoWatchdog)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -197,7 +222,10 @@ async fn notify_socket_absent_disables_everything_and_sends_nothing() {
     let notifier = pinger.notifier().clone();
     assert!(!notifier.ready().unwrap());
     assert!(!notifier.stopping(Duration::from_secs(1)).unwrap());
-    assert!(matches!(pinger.await, Silenced::Disabled(Disabled::NoSocket)));
+    assert!(matches!(
+        pinger.await,
+        Silenced::Disabled(Disabled::NoSocket)
+    ));
     assert_eq!(Disabled::NoSocket.to_string(), "NOTIFY_SOCKET is not set");
 }
 
@@ -233,7 +261,10 @@ fn notify_socket_that_is_a_file_or_a_directory_is_refused() {
         .unwrap()
         .to_string();
     assert!(
-        message.starts_with(&format!("cannot use the notify socket {:?}: ", dir.display().to_string())),
+        message.starts_with(&format!(
+            "cannot use the notify socket {:?}: ",
+            dir.display().to_string()
+        )),
         "{message}"
     );
 }
@@ -251,7 +282,11 @@ fn notify_socket_that_is_a_stream_socket_is_an_error() {
 
 /// EPROTOTYPE, "protocol wrong type for socket": 91 on Linux, 41 on the BSDs and macOS.
 fn libc_eprototype() -> i32 {
-    if cfg!(any(target_os = "linux", target_os = "android")) { 91 } else { 41 }
+    if cfg!(any(target_os = "linux", target_os = "android")) {
+        91
+    } else {
+        41
+    }
 }
 
 #[test]
@@ -283,7 +318,10 @@ fn notify_socket_with_an_abstract_name_is_used_on_linux() {
 
     // An abstract name nobody bound is refused, as a path nobody bound is.
     let unbound = format!("@deadlines-env-nobody-{}", std::process::id());
-    assert_eq!(socket_error(OsStr::new(&unbound)).1, ErrorKind::ConnectionRefused);
+    assert_eq!(
+        socket_error(OsStr::new(&unbound)).1,
+        ErrorKind::ConnectionRefused
+    );
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
@@ -299,7 +337,10 @@ fn notify_socket_with_an_abstract_name_is_unsupported_off_linux() {
 fn an_empty_message_is_refused_and_nothing_is_sent() {
     let systemd = Systemd::bind("env-empty");
     let notifier = Notifier::connect(systemd.path()).unwrap();
-    assert_eq!(notifier.notify(&[]).unwrap_err().kind(), ErrorKind::InvalidInput);
+    assert_eq!(
+        notifier.notify(&[]).unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
     assert!(systemd.received().is_empty());
 }
 

@@ -23,7 +23,10 @@ fn supervisor_log(stdout: &str) -> Vec<(Duration, &str)> {
         .filter_map(|line| line.strip_prefix("supervisor at "))
         .map(|rest| {
             let (ms, what) = rest.split_once(" ms: ").expect("`<ms> ms: <what>`");
-            (Duration::from_millis(ms.parse().expect("milliseconds")), what)
+            (
+                Duration::from_millis(ms.parse().expect("milliseconds")),
+                what,
+            )
         })
         .collect()
 }
@@ -39,7 +42,9 @@ fn the_supervisor_sees_ready_pings_silence_after_the_wedge_and_stopping_with_the
             .0
     };
     assert!(
-        log[0].1.ends_with(&format!("WATCHDOG_USEC={}", WATCHDOG_USEC.as_micros())),
+        log[0]
+            .1
+            .ends_with(&format!("WATCHDOG_USEC={}", WATCHDOG_USEC.as_micros())),
         "the example's timeout changed: update this test\n{stdout}"
     );
 
@@ -52,8 +57,14 @@ fn the_supervisor_sees_ready_pings_silence_after_the_wedge_and_stopping_with_the
         .map(|(t, _)| *t)
         .collect();
     let healthy: Vec<Duration> = pings.iter().copied().filter(|t| *t <= wedge).collect();
-    assert!(healthy.len() >= 4, "a second of pings every 250 ms\n{stdout}");
-    assert!(healthy[0] <= ready + SLACK, "the first ping comes at once\n{stdout}");
+    assert!(
+        healthy.len() >= 4,
+        "a second of pings every 250 ms\n{stdout}"
+    );
+    assert!(
+        healthy[0] <= ready + SLACK,
+        "the first ping comes at once\n{stdout}"
+    );
     for pair in healthy.windows(2) {
         assert!(
             pair[1] - pair[0] <= WATCHDOG_USEC / 2 + SLACK,
@@ -72,7 +83,10 @@ fn the_supervisor_sees_ready_pings_silence_after_the_wedge_and_stopping_with_the
     );
     assert!(last < wedge + WATCHDOG_USEC, "{stdout}");
     let trigger = at("WATCHDOG=trigger");
-    assert!(trigger > last && trigger <= wedge + WORKER_TIMEOUT + SLACK, "{stdout}");
+    assert!(
+        trigger > last && trigger <= wedge + WORKER_TIMEOUT + SLACK,
+        "{stdout}"
+    );
     let silent = at("silent: no ping for 500 ms");
     assert!(silent >= last + WATCHDOG_USEC, "{stdout}");
     assert!(
@@ -88,12 +102,21 @@ fn the_supervisor_sees_ready_pings_silence_after_the_wedge_and_stopping_with_the
         "STOPPING=1 EXTEND_TIMEOUT_USEC={}",
         GRACE.as_micros()
     ));
-    assert!(stopping >= sigterm && stopping <= sigterm + SLACK, "{stdout}");
+    assert!(
+        stopping >= sigterm && stopping <= sigterm + SLACK,
+        "{stdout}"
+    );
     let exited = at("service exited: exit status: 0");
-    assert!(exited >= stopping + GRACE - SLACK, "the wedged worker held the drain to its grace\n{stdout}");
+    assert!(
+        exited >= stopping + GRACE - SLACK,
+        "the wedged worker held the drain to its grace\n{stdout}"
+    );
     assert!(
         stdout.contains("service: drained: finished [], aborted [\"worker\"]"),
         "{stdout}"
     );
-    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}\n{stdout}");
+    assert!(
+        elapsed < Duration::from_secs(10),
+        "took {elapsed:?}\n{stdout}"
+    );
 }

@@ -59,7 +59,10 @@ async fn pings_at_the_first_poll_then_at_each_half_timeout() {
     let systemd = Systemd::bind("half");
     let start = Instant::now();
     let mut pinger = Probe::new(notifier(&systemd).pinger(ms(1000)));
-    assert!(systemd.received().is_empty(), "nothing before the first poll");
+    assert!(
+        systemd.received().is_empty(),
+        "nothing before the first poll"
+    );
     assert!(pinger.poll().is_pending());
     assert_eq!(systemd.received(), [PING]);
 
@@ -116,11 +119,17 @@ async fn no_ping_after_a_gate_expires_and_the_pinger_resolves_at_its_deadline() 
     let wakes = pinger.wakes();
     advance_to(start, ms(1299)).await;
     assert_eq!(pinger.wakes(), wakes);
-    assert!(pinger.poll().is_pending(), "1 ms before the deadline: healthy");
+    assert!(
+        pinger.poll().is_pending(),
+        "1 ms before the deadline: healthy"
+    );
     advance_to(start, ms(1300)).await;
     assert_eq!(pinger.wakes(), wakes + 1, "woken at the deadline itself");
     let (gate, at, triggered) = unhealthy(pinger.poll());
-    assert_eq!((gate.as_str(), at, triggered), ("worker", start + ms(1300), false));
+    assert_eq!(
+        (gate.as_str(), at, triggered),
+        ("worker", start + ms(1300), false)
+    );
     assert!(systemd.received().is_empty(), "no trigger unless asked");
     assert!(pinger.get_ref().is_terminated());
 
@@ -167,7 +176,10 @@ async fn a_gate_whose_deadline_is_a_ping_instant_stops_that_ping() {
     advance_to(start, ms(500)).await;
     let (_, at, _) = unhealthy(pinger.poll());
     assert_eq!(at, start + ms(500));
-    assert!(systemd.received().is_empty(), "expired at 500: no ping at 500");
+    assert!(
+        systemd.received().is_empty(),
+        "expired at 500: no ping at 500"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -200,10 +212,16 @@ async fn watchdog_trigger_is_sent_the_moment_a_gate_fails_when_asked() {
     );
     assert!(pinger.poll().is_pending());
     assert_eq!(systemd.received(), [PING]);
-    assert_eq!(pings_at(&mut pinger, &systemd, start, [500, 699]).await, [500]);
+    assert_eq!(
+        pings_at(&mut pinger, &systemd, start, [500, 699]).await,
+        [500]
+    );
     advance_to(start, ms(700)).await;
     let (gate, at, triggered) = unhealthy(pinger.poll());
-    assert_eq!((gate.as_str(), at, triggered), ("worker", start + ms(700), true));
+    assert_eq!(
+        (gate.as_str(), at, triggered),
+        ("worker", start + ms(700), true)
+    );
     assert_eq!(systemd.received(), [TRIGGER], "the trigger, and no ping");
     advance_to(start, ms(5000)).await;
     assert!(pinger.poll().is_pending());
@@ -276,13 +294,20 @@ async fn a_health_check_is_asked_before_every_ping_and_stops_them_when_false() {
     let healthy = Arc::new(AtomicBool::new(true));
     let calls = Arc::new(AtomicUsize::new(0));
     let (check, counted) = (healthy.clone(), calls.clone());
-    let mut pinger = Probe::new(notifier(&systemd).pinger(ms(1000)).gate_with("pool", move || {
-        counted.fetch_add(1, Ordering::SeqCst);
-        check.load(Ordering::SeqCst)
-    }));
+    let mut pinger = Probe::new(
+        notifier(&systemd)
+            .pinger(ms(1000))
+            .gate_with("pool", move || {
+                counted.fetch_add(1, Ordering::SeqCst);
+                check.load(Ordering::SeqCst)
+            }),
+    );
     assert!(pinger.poll().is_pending());
     assert_eq!(systemd.received(), [PING]);
-    assert_eq!(pings_at(&mut pinger, &systemd, start, [500, 1000]).await, [500, 1000]);
+    assert_eq!(
+        pings_at(&mut pinger, &systemd, start, [500, 1000]).await,
+        [500, 1000]
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 3, "once per ping");
     advance_to(start, ms(1200)).await;
     healthy.store(false, Ordering::SeqCst);
@@ -309,7 +334,10 @@ async fn a_keepalives_key_gates_through_its_heartbeat() {
     assert_eq!(pings_at(&mut pinger, &systemd, start, [500]).await, [500]);
     assert!(upstream.beat()); // the deadline moves from 800 to 1300
     advance_to(start, ms(800)).await;
-    assert!(pinger.poll().is_pending(), "beaten: healthy at the old deadline");
+    assert!(
+        pinger.poll().is_pending(),
+        "beaten: healthy at the old deadline"
+    );
     assert_eq!(pings_at(&mut pinger, &systemd, start, [1000]).await, [1000]);
     advance_to(start, ms(1300)).await;
     let (gate, at, _) = unhealthy(pinger.poll());
@@ -354,14 +382,20 @@ async fn a_zero_timeout_is_disabled_and_a_tiny_one_pings_every_millisecond() {
     let systemd = Systemd::bind("tiny");
     let zero = notifier(&systemd).pinger(Duration::ZERO);
     assert_eq!(zero.disabled(), Some(&Disabled::ZeroTimeout));
-    assert!(matches!(zero.await, Silenced::Disabled(Disabled::ZeroTimeout)));
+    assert!(matches!(
+        zero.await,
+        Silenced::Disabled(Disabled::ZeroTimeout)
+    ));
 
     let start = Instant::now();
     let mut pinger = Probe::new(notifier(&systemd).pinger(Duration::from_micros(1)));
     assert_eq!(pinger.get_ref().interval(), Some(ms(1)));
     assert!(pinger.poll().is_pending());
     assert_eq!(systemd.received(), [PING]);
-    assert_eq!(pings_at(&mut pinger, &systemd, start, [1, 2, 3]).await, [1, 2, 3]);
+    assert_eq!(
+        pings_at(&mut pinger, &systemd, start, [1, 2, 3]).await,
+        [1, 2, 3]
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -454,8 +488,14 @@ fn the_extension_rounds_up_to_the_microsecond_and_saturates() {
         (Duration::from_nanos(1), 1),
         (Duration::from_nanos(1_001), 2),
         (Duration::from_secs(10), 10_000_000),
-        (Duration::from_micros(u64::from(u32::MAX)), u64::from(u32::MAX)),
-        (Duration::from_micros(u64::from(u32::MAX) + 1), u64::from(u32::MAX)),
+        (
+            Duration::from_micros(u64::from(u32::MAX)),
+            u64::from(u32::MAX),
+        ),
+        (
+            Duration::from_micros(u64::from(u32::MAX) + 1),
+            u64::from(u32::MAX),
+        ),
         (Duration::MAX, u64::from(u32::MAX)),
     ] {
         assert!(notifier.stopping(extend).unwrap());
@@ -578,12 +618,20 @@ async fn soak_pings_on_the_real_clock_then_silence_and_the_trigger_after_the_wed
         panic!("{silenced:?}")
     };
     assert!(triggered);
-    let pings: Vec<Duration> = arrivals.iter().filter(|(_, d)| d == PING).map(|(t, _)| *t).collect();
+    let pings: Vec<Duration> = arrivals
+        .iter()
+        .filter(|(_, d)| d == PING)
+        .map(|(t, _)| *t)
+        .collect();
     // Generous slack for a loaded machine: every gap within twice the interval, and at
     // least half the expected pings in the second of work.
     assert!(pings.len() >= 5, "{arrivals:?}");
     for pair in pings.windows(2) {
-        assert!(pair[1] - pair[0] <= ms(200), "a gap of {:?}: {arrivals:?}", pair[1] - pair[0]);
+        assert!(
+            pair[1] - pair[0] <= ms(200),
+            "a gap of {:?}: {arrivals:?}",
+            pair[1] - pair[0]
+        );
     }
     let last = *pings.last().unwrap();
     // Seen at most 5 ms (the test's polling) plus scheduling after it was sent.
