@@ -58,13 +58,15 @@
 //!
 //! # Built on `sd-notify`
 //!
-//! Every message is formatted by the `sd-notify` crate's [`NotifyState`] (re-exported here),
-//! one `KEY=VALUE` line per state, as its `notify` sends them. Its `notify` and
+//! Every message is formatted by the `sd-notify` crate's [`NotifyState`] (0.5, re-exported
+//! here), one `KEY=VALUE` line per state, as its `notify` sends them. Its `notify` and
 //! `watchdog_enabled` functions are not used: `notify` takes the socket only from the
 //! environment and connects anew at each call, so it cannot send to a socket given in code,
-//! nor to an abstract name; `watchdog_enabled` requires `WATCHDOG_PID` to be set (systemd
-//! does not) and says only `false` where this module gives a [`Disabled`] reason. The socket
-//! is a std [`UnixDatagram`], connected once and shared by every clone of a [`Notifier`].
+//! nor to an abstract name (it connects `@name` as a path); `watchdog_enabled` returns only
+//! `None` where this module gives a [`Disabled`] reason, and parses leniently (it takes
+//! `WATCHDOG_USEC=0` as a zero timeout and `+5` as 5, and a `WATCHDOG_PID` that does not parse
+//! as no pid at all). The socket is a std [`UnixDatagram`], connected once and shared by every
+//! clone of a [`Notifier`].
 //!
 //! # Examples
 //!
