@@ -6,8 +6,9 @@
 //! # Segments
 //!
 //! A set keeps its keys' words in segments of up to [`MAX_SEGMENT`] slots. A heartbeat holds
-//! its segment (an `Arc`) and its slot's offset, so a beat is one `fetch_max` into a dense
-//! array, and a key costs 12 bytes here (its [`Word`] and its `meta`), not an allocation.
+//! its segment (an `Arc`) and its slot's offset (16 bytes), so a beat is one `fetch_max` into a
+//! dense array, and a key costs 12 bytes here (its [`Word`] and its `meta`), not an allocation.
+//! The instant the words count from is the segment's, not each heartbeat's.
 //! Keys with the set's timeout store none; a key with its own keeps it in the segment's
 //! table, and its slot says so (`CUSTOM`). A key with the set's timeout never takes the
 //! table's lock: reading its timeout, re-timing it to the set's and freeing its slot are
@@ -50,8 +51,12 @@ const HANDLE: u32 = 4;
 const MAX_HANDLES: u32 = u32::MAX / 2;
 
 /// One segment of a set's slots, shared by the set and the heartbeats of its keys.
+///
+/// `O` is the instant the words' ticks count from: Tokio's `Instant` in the crate, `()` in
+/// the loom models, which have no clock. Kept here rather than in each heartbeat, so that a
+/// heartbeat is one pointer and an offset.
 #[derive(Debug)]
-pub(crate) struct Segment {
+pub(crate) struct Segment<O = ()> {
     words: Box<[Word]>,
     meta: Box<[AtomicU32]>,
     /// The timeout of keys without their own, in ticks: the set's.
@@ -60,11 +65,14 @@ pub(crate) struct Segment {
     custom: Mutex<HashMap<u32, u64>>,
     /// Slots freed by their last heartbeat, for the set to collect.
     returned: Mutex<Vec<u32>>,
+    /// Tick 0 of every word.
+    origin: O,
 }
 
-impl Segment {
-    /// `len` free slots (at most [`MAX_SEGMENT`]) for keys whose timeout is `timeout` ticks.
-    pub(crate) fn new(len: usize, timeout: u64) -> Self {
+impl<O> Segment<O> {
+    /// `len` free slots (at most [`MAX_SEGMENT`]) for keys whose timeout is `timeout` ticks,
+    /// counted from `origin`.
+    pub(crate) fn with_origin(len: usize, timeout: u64, origin: O) -> Self {
         let len = len.min(MAX_SEGMENT);
         Self {
             words: (0..len).map(|_| Word::closed()).collect(),
@@ -72,7 +80,13 @@ impl Segment {
             timeout,
             custom: Mutex::new(HashMap::new()),
             returned: Mutex::new(Vec::new()),
+            origin,
         }
+    }
+
+    /// The instant tick 0 stands for.
+    pub(crate) fn origin(&self) -> &O {
+        &self.origin
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -123,15 +137,26 @@ impl Segment {
     }
 
     /// Arms the free slot `offset` for a new key, last beat at `now`, with its own `timeout`
-    /// (`None`: the set's). For the set only, and only on a free slot (`meta` is 0): no
-    /// heartbeat refers to it, so plain stores suffice.
-    pub(crate) fn claim(&self, offset: u32, now: u64, timeout: Option<u64>) {
+    /// (`None`: the set's), and returns the key's first heartbeat reference. For the set only,
+    /// and only on a free slot (`meta` is 0): no heartbeat refers to it, so plain stores
+    /// suffice, and the set's bit and the first handle's count are one store, not a store and
+    /// an increment.
+    pub(crate) fn claim(
+        self: &Arc<Self>,
+        offset: u32,
+        now: u64,
+        timeout: Option<u64>,
+    ) -> KeyRef<O> {
         debug_assert_eq!(self.meta[offset as usize].load(Ordering::Relaxed), 0);
         self.words[offset as usize].reset(now);
         // Relaxed: the slot reaches other threads only inside a heartbeat, which is sent by
         // some synchronizing means (a spawn, a channel) after this.
-        self.meta[offset as usize].store(IN_SET, Ordering::Relaxed);
+        self.meta[offset as usize].store(IN_SET | HANDLE, Ordering::Relaxed);
         self.retime(offset, timeout);
+        KeyRef {
+            segment: self.clone(),
+            offset,
+        }
     }
 
     /// Gives the key in slot `offset` its own `timeout`, or the set's (`None`). For the set
@@ -158,7 +183,7 @@ impl Segment {
 
     /// A new heartbeat's reference to slot `offset`. For the set, while the key is in it, or
     /// for a heartbeat being cloned.
-    pub(crate) fn handle(self: &Arc<Self>, offset: u32) -> KeyRef {
+    pub(crate) fn handle(self: &Arc<Self>, offset: u32) -> KeyRef<O> {
         // Relaxed, as `Arc::clone`: the new handle is made from a live reference (the set's
         // `IN_SET`, or the handle being cloned), so the slot cannot be freed meanwhile.
         let prev = self.meta[offset as usize].fetch_add(HANDLE, Ordering::Relaxed);
@@ -209,12 +234,12 @@ impl Segment {
 /// A heartbeat's reference to its key's slot: keeps the segment alive, and counts in the
 /// slot's `meta` so the slot is not reused while it exists.
 #[derive(Debug)]
-pub(crate) struct KeyRef {
-    segment: Arc<Segment>,
+pub(crate) struct KeyRef<O = ()> {
+    segment: Arc<Segment<O>>,
     offset: u32,
 }
 
-impl KeyRef {
+impl<O> KeyRef<O> {
     pub(crate) fn word(&self) -> &Word {
         self.segment.word(self.offset)
     }
@@ -222,15 +247,19 @@ impl KeyRef {
     pub(crate) fn deadline(&self) -> Option<u64> {
         self.segment.deadline(self.offset)
     }
+
+    pub(crate) fn origin(&self) -> &O {
+        self.segment.origin()
+    }
 }
 
-impl Clone for KeyRef {
+impl<O> Clone for KeyRef<O> {
     fn clone(&self) -> Self {
         self.segment.handle(self.offset)
     }
 }
 
-impl Drop for KeyRef {
+impl<O> Drop for KeyRef<O> {
     fn drop(&mut self) {
         // Release, as `Arc`'s drop: this handle's beats happen before whoever frees the slot.
         let prev = self.segment.meta[self.offset as usize].fetch_sub(HANDLE, Ordering::Release);
@@ -247,6 +276,12 @@ impl Drop for KeyRef {
 #[cfg(test)]
 #[allow(dead_code)] // used by loom-tests, which compiles this file; not by this crate's tests
 impl Segment {
+    /// `len` free slots for keys whose timeout is `timeout` ticks, with no clock: the models'
+    /// segments.
+    pub(crate) fn new(len: usize, timeout: u64) -> Self {
+        Self::with_origin(len, timeout, ())
+    }
+
     /// A slot's raw `meta`, for the loom models' deliberately broken twins of `leave`.
     pub(crate) fn meta(&self, offset: u32) -> &AtomicU32 {
         &self.meta[offset as usize]

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 
 use crate::clock::{instant_at, tick, ticks};
 use crate::expired::Expired;
-use crate::heartbeat::{Heartbeat, debug_state};
+use crate::heartbeat::{Heartbeat, Life, debug_state};
 use crate::state::{Decision, NEVER, State};
 use crate::timer::Timer;
 
@@ -114,15 +114,15 @@ pin_project! {
     pub struct Watchdog {
         #[pin]
         timer: Timer,
-        state: Arc<State>,
-        origin: Instant,
+        // The shared state of this life, and the instant its ticks count from.
+        life: Arc<Life>,
         // The outcome of this arming was delivered: pending until `rearm`.
         done: bool,
     }
 
     impl PinnedDrop for Watchdog {
         fn drop(this: Pin<&mut Self>) {
-            this.state.close();
+            this.life.state.close();
         }
     }
 }
@@ -171,12 +171,13 @@ impl Watchdog {
     /// in a constructor before the runtime starts (its window starts at construction all the
     /// same). Polling it needs a runtime with the time driver enabled.
     pub fn new(timeout: Duration) -> Self {
-        let origin = Instant::now();
-        let state = Arc::new(State::new(ticks(timeout)));
+        let life = Arc::new(Life {
+            state: State::new(ticks(timeout)),
+            origin: Instant::now(),
+        });
         Self {
             timer: Timer::new(),
-            state,
-            origin,
+            life,
             done: false,
         }
     }
@@ -195,7 +196,7 @@ impl Watchdog {
     /// # }
     /// ```
     pub fn heartbeat(&self) -> Heartbeat {
-        Heartbeat::for_watchdog(self.state.clone(), self.origin)
+        Heartbeat::for_watchdog(self.life.clone())
     }
 
     /// Opens a fresh window from now, whatever the outcome of the last one.
@@ -240,11 +241,13 @@ impl Watchdog {
     pub fn rearm(self: Pin<&mut Self>) {
         let this = self.project();
         let now = Instant::now();
-        if !this.state.restart(tick(*this.origin, now)) {
+        if !this.life.state.restart(tick(this.life.origin, now)) {
             // The life is over: a fresh word for the next one, so the old heartbeats stay
             // ended, and a fresh origin, so its ticks count from now.
-            *this.state = Arc::new(this.state.next_life());
-            *this.origin = now;
+            *this.life = Arc::new(Life {
+                state: this.life.state.next_life(),
+                origin: now,
+            });
         }
         *this.done = false;
     }
@@ -264,8 +267,8 @@ impl Watchdog {
     /// # }
     /// ```
     pub fn deadline(&self) -> Option<Instant> {
-        let deadline = self.state.deadline()?;
-        Some(instant_at(self.origin, deadline))
+        let deadline = self.life.state.deadline()?;
+        Some(instant_at(self.life.origin, deadline))
     }
 }
 
@@ -282,7 +285,11 @@ impl Future for Watchdog {
             let now = Instant::now();
             // The decision registers `cx`'s waker for `stop` and a shortening `set_timeout`;
             // the timer below wakes the task at the deadline.
-            match this.state.decide(tick(*this.origin, now), cx.waker()) {
+            match this
+                .life
+                .state
+                .decide(tick(this.life.origin, now), cx.waker())
+            {
                 Decision::Pending(NEVER) => {
                     // No clock reading reaches the deadline: wait for a stop or a shorter
                     // timeout (their wakeup is registered), with no timer at all.
@@ -292,13 +299,13 @@ impl Future for Watchdog {
                 Decision::Pending(deadline) => {
                     // Later than before (beats moved it): the timer fires early and is set
                     // again once. Earlier (a shortened timeout): it is reset now.
-                    let deadline = instant_at(*this.origin, deadline);
+                    let deadline = instant_at(this.life.origin, deadline);
                     ready!(this.timer.as_mut().poll_until(cx, deadline));
                     // The timer reached the deadline it was given: decide again.
                 }
                 Decision::Expired(deadline) => {
                     *this.done = true;
-                    let deadline = instant_at(*this.origin, deadline);
+                    let deadline = instant_at(this.life.origin, deadline);
                     return Poll::Ready(Ok(Expired::new(deadline, now)));
                 }
                 Decision::Stopped => {
@@ -338,6 +345,6 @@ impl FusedFuture for Watchdog {
 
 impl fmt::Debug for Watchdog {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        debug_state(f, "Watchdog", self.state.pulse(), self.origin)
+        debug_state(f, "Watchdog", self.life.state.pulse(), self.life.origin)
     }
 }

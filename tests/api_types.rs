@@ -346,3 +346,11 @@ fn systemd_types_are_nameable_send_and_debug() {
          gates: [\"pool\"], trigger: false, next_ping: None, done: false }"
     );
 }
+
+/// A `Heartbeat` is one pointer and a slot offset: the instant its ticks count from lives in
+/// what it points to (the watchdog's life, the key's segment), so a server holding one per
+/// session pays 16 bytes for it, not 32 (`docs/performance.md`, memory with heartbeats held).
+#[test]
+fn a_heartbeat_is_sixteen_bytes() {
+    assert_eq!(std::mem::size_of::<Heartbeat>(), 16);
+}

@@ -60,7 +60,7 @@ fn slot_reuse(leave: Leave) {
         segment.collect(|offset| returned.push(offset));
         match (freed_by_set, returned.as_slice()) {
             (true, []) => {}
-            (false, [0]) => segment.claim(0, NEW_KEY_ARMED_AT, None),
+            (false, [0]) => drop(segment.claim(0, NEW_KEY_ARMED_AT, None)),
             (true, [..]) => panic!("the slot was freed twice"),
             (false, _) => panic!("the slot was never freed: {returned:?}"),
         }

@@ -53,7 +53,7 @@ pub(super) enum Verdict {
 }
 
 /// Judges the key in `segment`'s slot `offset` at tick `now`.
-pub(super) fn judge(segment: &Segment, offset: u32, now: u64) -> Verdict {
+pub(super) fn judge(segment: &Segment<Instant>, offset: u32, now: u64) -> Verdict {
     let timeout = segment.timeout(offset);
     let word = segment.word(offset);
     match word.judge(timeout, now) {

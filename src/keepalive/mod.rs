@@ -25,6 +25,7 @@ use self::slots::Slots;
 use crate::clock::{instant_at, tick, ticks};
 use crate::expired::Expired;
 use crate::heartbeat::Heartbeat;
+use crate::segment::KeyRef;
 use crate::state::deadline_of;
 
 /// A keyed set of heartbeat deadlines, driven by one Tokio timer and polled by one owner.
@@ -142,12 +143,13 @@ impl<K: Hash + Eq> Keepalives<K> {
     /// Needs no runtime: the set's Tokio timer is made at its first poll, so a set can be built
     /// in a constructor before the runtime starts.
     pub fn new(timeout: Duration) -> Self {
+        let origin = Instant::now();
         Self {
             index: Index::new(),
-            slots: Slots::new(ticks(timeout)),
+            slots: Slots::new(ticks(timeout), origin),
             checks: Checks::new(),
             shrink_at: 0,
-            origin: Instant::now(),
+            origin,
         }
     }
 
@@ -213,29 +215,29 @@ impl<K: Hash + Eq> Keepalives<K> {
     fn arm(&mut self, key: K, timeout: Option<u64>) -> Heartbeat {
         let now = tick(self.origin, Instant::now());
         let hash = self.index.hash(&key);
-        let slot = match self.index.slot(hash, &key, &self.slots) {
+        let handle = match self.index.slot(hash, &key, &self.slots) {
             // In the set, and its life goes on: re-armed in place, so its heartbeats keep
             // working. The check and the re-arm are one atomic step (`Segment::rearm`).
-            Some(slot) if self.rearm(slot, now, timeout) => slot,
+            Some(slot) if self.rearm(slot, now, timeout) => self.slots.handle(slot),
             // Its life ended (stopped through a heartbeat, not yet dropped): a fresh life in a
             // fresh slot, so the heartbeats of the old one stay stopped.
             Some(old) => {
-                let slot = self.fresh(key, now, timeout);
+                let (slot, handle) = self.fresh(key, now, timeout);
                 self.index.replace(hash, old, slot);
                 self.slots.release(old);
-                slot
+                handle
             }
             None => {
                 self.index.reserve(&self.slots);
-                let slot = self.fresh(key, now, timeout);
+                let (slot, handle) = self.fresh(key, now, timeout);
                 self.index.insert(hash, slot, &self.slots);
                 self.shrink_at = self.shrink_at.max(self.index.len() / 2);
-                slot
+                handle
             }
         };
         // The owner may be waiting on an empty set or on a later timer: let it look again.
         self.checks.wake();
-        Heartbeat::for_key(self.slots.handle(slot), self.origin)
+        Heartbeat::for_key(handle)
     }
 
     /// Re-arms the key in `slot` from `now`, with its own `timeout` or the set's, if its life
@@ -257,12 +259,13 @@ impl<K: Hash + Eq> Keepalives<K> {
         true
     }
 
-    /// Puts `key` in a free slot, armed from `now`, and queues its check.
-    fn fresh(&mut self, key: K, now: u64, timeout: Option<u64>) -> u32 {
-        let slot = self.slots.fill(key, now, timeout);
+    /// Puts `key` in a free slot, armed from `now`, and queues its check. Returns the slot
+    /// and the key's first heartbeat reference.
+    fn fresh(&mut self, key: K, now: u64, timeout: Option<u64>) -> (u32, KeyRef<Instant>) {
+        let (slot, handle) = self.slots.fill(key, now, timeout);
         let timeout = timeout.unwrap_or(self.slots.timeout());
         self.schedule(slot, deadline_of(now, timeout));
-        slot
+        (slot, handle)
     }
 
     /// Queues a check of `slot` at `tick`, making its earlier checks stale.

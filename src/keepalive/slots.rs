@@ -8,6 +8,8 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use tokio::time::Instant;
+
 use crate::segment::{KeyRef, MAX_SEGMENT, SEGMENT_BITS, Segment};
 
 pub(super) struct Slots<K> {
@@ -20,11 +22,13 @@ pub(super) struct Slots<K> {
     /// The set's timeout in ticks, handed to each new segment; a key's timeout is its
     /// segment's to tell (`Segment::timeout`).
     timeout: u64,
+    /// Tick 0 of every key's word, handed to each new segment.
+    origin: Instant,
 }
 
 /// The set's side of one segment: the keys, and what is free.
 struct Page<K> {
-    shared: Arc<Segment>,
+    shared: Arc<Segment<Instant>>,
     /// One per slot handed out so far; `None` while the slot is free or orphaned.
     keys: Vec<Option<K>>,
     /// The generation of each slot's one current check in the queue; other checks are stale.
@@ -43,7 +47,7 @@ impl<K> Page<K> {
 /// A slot with a key, as [`Slots::look`] found it.
 pub(super) struct Slot<'a, K> {
     pub(super) key: &'a K,
-    pub(super) segment: &'a Segment,
+    pub(super) segment: &'a Segment<Instant>,
     pub(super) offset: u32,
     /// The word's last beat when it was read, `None` if stopped.
     pub(super) last_beat: Option<u64>,
@@ -71,12 +75,13 @@ fn page_len(page: usize) -> usize {
 const MAX_PAGES: usize = 1 << (32 - SEGMENT_BITS);
 
 impl<K> Slots<K> {
-    pub(super) fn new(timeout: u64) -> Self {
+    pub(super) fn new(timeout: u64, origin: Instant) -> Self {
         Self {
             pages: Vec::new(),
             open: BTreeSet::new(),
             orphans: 0,
             timeout,
+            origin,
         }
     }
 
@@ -97,7 +102,7 @@ impl<K> Slots<K> {
     }
 
     /// The segment and offset of `slot`, if its page exists.
-    pub(super) fn segment(&self, slot: u32) -> Option<(&Segment, u32)> {
+    pub(super) fn segment(&self, slot: u32) -> Option<(&Segment<Instant>, u32)> {
         let (page, offset) = self.page(slot)?;
         Some((&page.shared, offset))
     }
@@ -120,7 +125,7 @@ impl<K> Slots<K> {
     }
 
     /// A new heartbeat's reference to `slot`, which holds a key.
-    pub(super) fn handle(&self, slot: u32) -> KeyRef {
+    pub(super) fn handle(&self, slot: u32) -> KeyRef<Instant> {
         let (page, offset) = self.page(slot).expect("a key's page exists");
         page.shared.handle(offset)
     }
@@ -151,16 +156,20 @@ impl<K> Slots<K> {
     }
 
     /// Puts `key` in a free slot, last beat at `now`, with its own `timeout` (`None`: the
-    /// set's). Returns the slot.
-    pub(super) fn fill(&mut self, key: K, now: u64, timeout: Option<u64>) -> u32 {
+    /// set's). Returns the slot and the key's first heartbeat reference.
+    pub(super) fn fill(
+        &mut self,
+        key: K,
+        now: u64,
+        timeout: Option<u64>,
+    ) -> (u32, KeyRef<Instant>) {
         let slot = self.alloc();
         let (page, offset) = split(slot);
         let page = self.pages[page]
             .as_mut()
             .expect("an allocated slot's page exists");
         page.keys[offset as usize] = Some(key);
-        page.shared.claim(offset, now, timeout);
-        slot
+        (slot, page.shared.claim(offset, now, timeout))
     }
 
     /// A free slot: in the lowest page with room, after collecting orphans, or in a new page.
@@ -193,7 +202,7 @@ impl<K> Slots<K> {
         assert!(page < MAX_PAGES, "Keepalives holds at most 2^32 keys");
         let len = page_len(page);
         let slots = Page {
-            shared: Arc::new(Segment::new(len, self.timeout)),
+            shared: Arc::new(Segment::with_origin(len, self.timeout, self.origin)),
             keys: Vec::with_capacity(len),
             generations: Vec::with_capacity(len),
             free: Vec::new(),
