@@ -1,4 +1,4 @@
-//! `Keepalives` beside what it replaces, at 10^4, 10^5 and 10^6 keys, keys touched in a
+//! `Keepalives` beside what it replaces, at 10^4, 10^5, 10^6 and 10^7 keys, keys touched in a
 //! shuffled order:
 //!
 //! - `keepalives_beat/{ours,heartbeat,heartbeat_held,floor,delay_queue,delay_queue_held}/N`: one
@@ -17,7 +17,9 @@
 //! - `keepalives_expire/...`: every key due at once, on a paused clock: the time to yield
 //!   them all (time per key).
 //! - Memory, printed before the benches: heap bytes per key (a counting allocator) for ours,
-//!   for `DelayQueue` + map, and for one spawned task with a `Sleep` per key.
+//!   for `DelayQueue` + map, and for one spawned task with a `Sleep` per key; and for ours and
+//!   `DelayQueue` again with every key's handle held (a `Vec<Heartbeat>`, a
+//!   `Vec<delay_queue::Key>`), as a server's session tasks hold them.
 //!
 //! Run: `cargo bench --bench keepalives`, then
 //! `python3 scripts/bench_ratios.py keepalives_beat` (and `_insert`, `_remove`, `_expire`).
@@ -35,7 +37,7 @@ use deadlines::Keepalives;
 use tokio::runtime::Runtime;
 use tokio_util::time::{DelayQueue, delay_queue};
 
-const SIZES: [usize; 3] = [10_000, 100_000, 1_000_000];
+const SIZES: [usize; 4] = [10_000, 100_000, 1_000_000, 10_000_000];
 const TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// Counts the bytes currently allocated, to measure memory per key.
@@ -135,17 +137,39 @@ fn bytes_per_key<T>(keys: &[u64], build: impl FnOnce(&[u64]) -> T) -> f64 {
 fn memory() {
     eprintln!("heap bytes per key (counting allocator):");
     eprintln!(
-        "{:>9}  {:>10}  {:>18}  {:>14}  {:>8}  {:>8}",
-        "keys", "keepalives", "delay_queue + map", "task per key", "vs dq", "vs task"
+        "{:>9}  {:>10}  {:>18}  {:>14}  {:>8}  {:>8}  {:>15}  {:>11}  {:>8}",
+        "keys",
+        "keepalives",
+        "delay_queue + map",
+        "task per key",
+        "vs dq",
+        "vs task",
+        "keepalives held",
+        "dq held",
+        "vs dq"
     );
     for n in SIZES {
         let keys = shuffled(n);
         // A running clock: a paused one would slow every later `Instant::now()` (see `beat`).
         let rt = runtime(false);
         let _guard = rt.enter();
+        let ours_held = bytes_per_key(&keys, |keys| {
+            let mut set = Keepalives::new(TIMEOUT);
+            let held: Vec<_> = keys.iter().map(|&key| set.insert(key)).collect();
+            (set, held)
+        });
+        let dq_held = bytes_per_key(&keys, |keys| {
+            let (queue, map) = baseline(keys);
+            let held: Vec<delay_queue::Key> = keys.iter().map(|key| map[key]).collect();
+            (queue, map, held)
+        });
         let ours = bytes_per_key(&keys, ours);
         let dq = bytes_per_key(&keys, baseline);
-        let tasks = {
+        // A task per key is measured up to 10^6 keys (its target's size): at 10^7 it would hold
+        // 2.5 GB for a column that only grows with the count.
+        let tasks = if n > 1_000_000 {
+            f64::NAN
+        } else {
             let before = allocated();
             let handles: Vec<_> = keys
                 .iter()
@@ -163,9 +187,10 @@ fn memory() {
             bytes as f64 / n as f64
         };
         eprintln!(
-            "{n:>9}  {ours:>10.1}  {dq:>18.1}  {tasks:>14.1}  {:>7.2}x  {:>7.2}x",
+            "{n:>9}  {ours:>10.1}  {dq:>18.1}  {tasks:>14.1}  {:>7.2}x  {:>7.2}x  {ours_held:>15.1}  {dq_held:>11.1}  {:>7.2}x",
             ours / dq,
-            ours / tasks
+            ours / tasks,
+            ours_held / dq_held
         );
     }
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Plot the Keepalives scaling (10^4 to 10^6 keys) from criterion's output, as an SVG.
+"""Plot the Keepalives scaling (10^4 to 10^7 keys) from criterion's output, as an SVG.
 
 Usage: python3 scripts/plot_keepalives.py [OUT.svg]   (default docs/keepalives_scaling.svg)
 
@@ -55,7 +55,7 @@ def panel(x0, title, series, per):
         return ""
     lo_y = math.log10(min(p[1] for p in points)) - 0.1
     hi_y = math.log10(max(p[1] for p in points)) + 0.1
-    lo_x, hi_x = 4, 6
+    lo_x, hi_x = 4, 7
 
     def xy(keys, value):
         x = PAD + (math.log10(keys) - lo_x) / (hi_x - lo_x) * (W - PAD - 28)
@@ -65,7 +65,7 @@ def panel(x0, title, series, per):
     out.append(f'<text x="{W / 2}" y="16" text-anchor="middle" font-weight="bold">{title}</text>')
     out.append(f'<line x1="{PAD}" y1="{H - PAD + 10}" x2="{W - 28}" y2="{H - PAD + 10}" stroke="#333"/>')
     out.append(f'<line x1="{PAD}" y1="20" x2="{PAD}" y2="{H - PAD + 10}" stroke="#333"/>')
-    for e in (4, 5, 6):
+    for e in (4, 5, 6, 7):
         x, _ = xy(10**e, 10**lo_y)
         out.append(f'<text x="{x}" y="{H - PAD + 26}" text-anchor="middle">10^{e}</text>')
     for e in range(math.ceil(lo_y), math.floor(hi_y) + 1):
