@@ -3,7 +3,8 @@
 //! The public type lives here; the data structure it drives lives beside it, each part in a
 //! file of its own: `slots` (pages of keys beside the core's segments of words, which
 //! `src/segment.rs` shares with the keys' heartbeats, and what is free), `index` (key to slot)
-//! and `checks` (the check queue and its timer, which knows nothing of the key type).
+//! and `checks` (the timing wheel of checks and its timer, which knows nothing of the key
+//! type).
 
 mod checks;
 mod index;
@@ -51,13 +52,16 @@ use crate::state::deadline_of;
 /// A beat is one `fetch_max` on the key's atomic word, the same word and protocol a
 /// `Watchdog` uses (see `docs/guarantees.md`). The words live in dense segments shared with
 /// the heartbeats, the key is stored once, beside its slot, and the hash index holds 4-byte
-/// slot numbers: at 10^6 keys the set costs about 60 heap bytes a key.
+/// slot numbers.
 ///
-/// The set keeps a min-heap of the instants at which keys must be checked, and one timer set
-/// to the earliest. When a key's check comes, the owner judges its true deadline from its
-/// word: expired, it is yielded and removed; beaten since, it is queued again at its new
-/// deadline (a lazy re-arm, as Netty's idle handler does). So a session that beats often
-/// costs one heap operation per timeout window, not one per beat.
+/// Keys wait for their checks in a hierarchical timing wheel of whole milliseconds (7 levels
+/// of 64 buckets, as in Tokio's own timer), whose lists run through the slots, so the wheel
+/// adds no memory per key; a small heap holds the few checks that must come inside a
+/// millisecond. One timer is set to the earliest check. When a key's check comes, the owner
+/// judges its true deadline from its word: expired, it is yielded and removed; beaten since,
+/// it waits again, in the bucket of its new deadline (a lazy re-arm, as Netty's idle handler
+/// does). So a session that beats often costs a few list operations per timeout window, not
+/// one per beat.
 ///
 /// # Examples
 ///
@@ -94,7 +98,7 @@ use crate::state::deadline_of;
 ///
 /// # Panics
 ///
-/// [`insert`](Self::insert) panics past 2^32 keys, as a `Vec` does past its capacity, and
+/// [`insert`](Self::insert) panics near 2^32 keys (slot numbers are 32-bit), as a `Vec` does past its capacity, and
 /// polling outside a Tokio runtime with the time driver enabled panics, as polling a
 /// [`tokio::time::sleep`] would. No other method panics, whatever the key or duration: unknown and
 /// removed keys give `false` or `None`, and durations saturate at about 30 years.
@@ -181,7 +185,7 @@ impl<K: Hash + Eq> Keepalives<K> {
     ///
     /// # Panics
     ///
-    /// With 2^32 keys in the set, as a `Vec` does past its capacity.
+    /// Near 2^32 keys in the set (slot numbers are 32-bit), as a `Vec` does past its capacity.
     pub fn insert(&mut self, key: K) -> Heartbeat {
         self.arm(key, None)
     }
@@ -206,7 +210,7 @@ impl<K: Hash + Eq> Keepalives<K> {
     ///
     /// # Panics
     ///
-    /// With 2^32 keys in the set, as a `Vec` does past its capacity.
+    /// Near 2^32 keys in the set (slot numbers are 32-bit), as a `Vec` does past its capacity.
     pub fn insert_with_timeout(&mut self, key: K, timeout: Duration) -> Heartbeat {
         self.arm(key, Some(ticks(timeout)))
     }
@@ -250,29 +254,24 @@ impl<K: Hash + Eq> Keepalives<K> {
         if !segment.rearm(offset, now, timeout) {
             return false;
         }
-        // A later deadline waits for the queued check (lazy); an earlier one (a shorter
-        // timeout) needs a check of its own, which makes the old one stale.
+        // A later deadline waits for the key's check (lazy); an earlier one (a shorter
+        // timeout) may need a check of its own.
         let after = segment.timeout(offset);
         if after < before {
-            self.schedule(slot, deadline_of(now, after));
+            self.checks
+                .schedule(&mut self.slots, slot, deadline_of(now, after), now);
         }
         true
     }
 
-    /// Puts `key` in a free slot, armed from `now`, and queues its check. Returns the slot
+    /// Puts `key` in a free slot, armed from `now`, and schedules its check. Returns the slot
     /// and the key's first heartbeat reference.
     fn fresh(&mut self, key: K, now: u64, timeout: Option<u64>) -> (u32, KeyRef<Instant>) {
         let (slot, handle) = self.slots.fill(key, now, timeout);
         let timeout = timeout.unwrap_or(self.slots.timeout());
-        self.schedule(slot, deadline_of(now, timeout));
+        self.checks
+            .schedule(&mut self.slots, slot, deadline_of(now, timeout), now);
         (slot, handle)
-    }
-
-    /// Queues a check of `slot` at `tick`, making its earlier checks stale.
-    fn schedule(&mut self, slot: u32, tick: u64) {
-        if let Some(generation) = self.slots.next_generation(slot) {
-            self.checks.push(tick, slot, generation);
-        }
     }
 
     /// Takes `slot`'s key out of the index and releases the slot. Returns the key.
@@ -321,8 +320,8 @@ impl<K: Hash + Eq> Keepalives<K> {
     /// Removes `key`. Returns `true` if it was in the set. It is never yielded after this
     /// returns, and its heartbeats return `false`.
     ///
-    /// Memory returns as keys leave: the set drops stale checks once they outnumber the keys,
-    /// and each time the number of keys halves it shrinks its index and drops the pages of
+    /// Memory returns as keys leave: the set lets go of removed keys' slots still waiting in
+    /// the wheel once they outnumber the keys (plus 64), and each time the number of keys halves it shrinks its index and drops the pages of
     /// slots that emptied. A slot whose heartbeats outlive its key is reused once the last of
     /// them is dropped.
     ///
@@ -471,13 +470,10 @@ impl<K: Hash + Eq> Keepalives<K> {
         }
     }
 
-    /// Pops due checks until one key turns out expired; re-queues beaten keys, drops stale
-    /// checks and stopped keys.
+    /// Judges due keys until one turns out expired; checks beaten keys again later, drops
+    /// stopped ones.
     fn next_due(&mut self, now: u64, observed: Instant) -> Option<(K, Expired)> {
-        while let Some((slot, generation)) = self.checks.pop_due(now) {
-            if !self.slots.is_current(slot, generation) {
-                continue; // superseded by a later check, or the key left
-            }
+        while let Some(slot) = self.checks.next_due(&mut self.slots, now) {
             let Some((segment, offset)) = self.slots.segment(slot) else {
                 continue;
             };
@@ -487,7 +483,9 @@ impl<K: Hash + Eq> Keepalives<K> {
                     let expired = Expired::new(instant_at(self.origin, deadline), observed);
                     return Some((key, expired));
                 }
-                Verdict::Again(deadline) => self.schedule(slot, deadline),
+                Verdict::Again(deadline) => {
+                    self.checks.schedule(&mut self.slots, slot, deadline, now);
+                }
                 Verdict::Drop => {
                     self.unindex(slot);
                 }
@@ -497,14 +495,18 @@ impl<K: Hash + Eq> Keepalives<K> {
         None
     }
 
-    /// Drops stale checks once they outnumber the keys; each time the number of keys halves,
-    /// collects orphans, drops emptied pages and shrinks the index. Amortized O(1) a removal.
+    /// Lets go of left entries and drops stale exact checks once they outnumber the keys
+    /// (plus 64); each time the number of keys halves, also collects orphans, drops emptied
+    /// pages and shrinks the index. Amortized O(1) a removal.
     fn compact(&mut self) {
         let len = self.index.len();
-        let slots = &self.slots;
-        self.checks
-            .compact(len, |slot, generation| slots.is_current(slot, generation));
-        if len > self.shrink_at {
+        let halved = len <= self.shrink_at;
+        let left = self.slots.left();
+        if left > 0 && (halved || left > len + 64) {
+            self.checks.purge(&mut self.slots);
+        }
+        self.checks.compact(len, &self.slots);
+        if !halved {
             return;
         }
         self.shrink_at = len / 2;

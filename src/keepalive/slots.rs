@@ -4,12 +4,18 @@
 //! Slot `s` is offset `s % 4096` of page `s / 4096`. Pages grow 16, 32, ... up to 4096 slots,
 //! so a small set stays small; new keys take the lowest page with room, so high pages can
 //! empty, and a page that empties is dropped when the set shrinks.
+//!
+//! Each slot's entry holds its key and the key's link in the check wheel (`checks.rs`): the
+//! bucket it waits in and the next slot of that bucket's list. For a `u64` key an entry is 16
+//! bytes, the size of an `Option<u64>` alone: the link fills the padding.
 
 use std::collections::BTreeSet;
+use std::mem;
 use std::sync::Arc;
 
 use tokio::time::Instant;
 
+use super::checks::{Links, NIL, UNLISTED};
 use crate::segment::{KeyRef, MAX_SEGMENT, SEGMENT_BITS, Segment};
 
 pub(super) struct Slots<K> {
@@ -19,6 +25,8 @@ pub(super) struct Slots<K> {
     /// Slots whose key left while heartbeats of it remained, not yet collected. Counted here
     /// only, for the whole set.
     orphans: usize,
+    /// Left entries: slots whose key left while it was listed, waiting for their list.
+    left: usize,
     /// The set's timeout in ticks, handed to each new segment; a key's timeout is its
     /// segment's to tell (`Segment::timeout`).
     timeout: u64,
@@ -29,18 +37,28 @@ pub(super) struct Slots<K> {
 /// The set's side of one segment: the keys, and what is free.
 struct Page<K> {
     shared: Arc<Segment<Instant>>,
-    /// One per slot handed out so far; `None` while the slot is free or orphaned.
-    keys: Vec<Option<K>>,
-    /// The generation of each slot's one current check in the queue; other checks are stale.
-    generations: Vec<u32>,
-    /// Offsets of free slots below `keys.len()`.
+    /// One per slot handed out so far.
+    entries: Vec<Entry<K>>,
+    /// Offsets of free slots below `entries.len()`.
     free: Vec<u32>,
 }
 
+/// What a slot holds. The fields are flat, not a struct in a variant, so that the link fills
+/// the padding of the key's variant.
+enum Entry<K> {
+    /// Free, or an orphan (left to its last heartbeat): in no list.
+    Vacant,
+    /// A key, listed in `bucket` before `next`, or [`UNLISTED`].
+    Key { key: K, bucket: u16, next: u32 },
+    /// Its key left while it was listed: it stays in its list, before `next`, until the wheel
+    /// walks that list and lets the slot go.
+    Left { next: u32 },
+}
+
 impl<K> Page<K> {
-    /// Whether every slot handed out is free again: no key, no orphan.
+    /// Whether every slot handed out is free again: no key, no orphan, no left entry.
     fn is_empty(&self) -> bool {
-        self.free.len() == self.keys.len()
+        self.free.len() == self.entries.len()
     }
 }
 
@@ -71,8 +89,8 @@ fn page_len(page: usize) -> usize {
     if page >= 8 { MAX_SEGMENT } else { 16 << page }
 }
 
-/// The most pages a set has: slot numbers are `u32`.
-const MAX_PAGES: usize = 1 << (32 - SEGMENT_BITS);
+/// The most pages a set has: slot numbers are `u32`, and the last one is [`NIL`].
+const MAX_PAGES: usize = (1 << (32 - SEGMENT_BITS)) - 1;
 
 impl<K> Slots<K> {
     pub(super) fn new(timeout: u64, origin: Instant) -> Self {
@@ -80,6 +98,7 @@ impl<K> Slots<K> {
             pages: Vec::new(),
             open: BTreeSet::new(),
             orphans: 0,
+            left: 0,
             timeout,
             origin,
         }
@@ -95,10 +114,26 @@ impl<K> Slots<K> {
         Some((self.pages.get(page)?.as_ref()?, offset))
     }
 
+    fn entry(&self, slot: u32) -> Option<&Entry<K>> {
+        let (page, offset) = self.page(slot)?;
+        page.entries.get(offset as usize)
+    }
+
+    fn entry_mut(&mut self, slot: u32) -> Option<&mut Entry<K>> {
+        let (page, offset) = split(slot);
+        self.pages
+            .get_mut(page)?
+            .as_mut()?
+            .entries
+            .get_mut(offset as usize)
+    }
+
     /// The key in `slot`, if the slot holds one.
     pub(super) fn key(&self, slot: u32) -> Option<&K> {
-        let (page, offset) = self.page(slot)?;
-        page.keys.get(offset as usize)?.as_ref()
+        match self.entry(slot)? {
+            Entry::Key { key, .. } => Some(key),
+            _ => None,
+        }
     }
 
     /// The segment and offset of `slot`, if its page exists.
@@ -115,7 +150,9 @@ impl<K> Slots<K> {
         let (page, offset) = self.page(slot)?;
         let segment = &*page.shared;
         let last_beat = segment.word(offset).last_beat();
-        let key = page.keys.get(offset as usize)?.as_ref()?;
+        let Some(Entry::Key { key, .. }) = page.entries.get(offset as usize) else {
+            return None;
+        };
         Some(Slot {
             key,
             segment,
@@ -128,31 +165,6 @@ impl<K> Slots<K> {
     pub(super) fn handle(&self, slot: u32) -> KeyRef<Instant> {
         let (page, offset) = self.page(slot).expect("a key's page exists");
         page.shared.handle(offset)
-    }
-
-    /// Whether a check of `slot` made at `generation` is its key's current one.
-    ///
-    /// A check can outlive its page: the page empties, is dropped, and a new page is made at
-    /// the same number, with fewer slots handed out so far. So the offset may lie past this
-    /// page's slots (not current). If it lies within them, the generation may match by
-    /// chance (a new page counts from 0 again); such a check is then a second current one,
-    /// and costs only an early look at the key: the judge reads the key's true deadline and
-    /// re-queues it, as for a key beaten since its check.
-    pub(super) fn is_current(&self, slot: u32, generation: u32) -> bool {
-        self.page(slot).is_some_and(|(page, offset)| {
-            let offset = offset as usize;
-            page.generations.get(offset) == Some(&generation)
-                && page.keys.get(offset).is_some_and(Option::is_some)
-        })
-    }
-
-    /// Starts a new generation of `slot`'s check, making its earlier checks stale.
-    pub(super) fn next_generation(&mut self, slot: u32) -> Option<u32> {
-        let (page, offset) = split(slot);
-        let page = self.pages.get_mut(page)?.as_mut()?;
-        let generation = page.generations.get_mut(offset as usize)?;
-        *generation = generation.wrapping_add(1);
-        Some(*generation)
     }
 
     /// Puts `key` in a free slot, last beat at `now`, with its own `timeout` (`None`: the
@@ -168,7 +180,11 @@ impl<K> Slots<K> {
         let page = self.pages[page]
             .as_mut()
             .expect("an allocated slot's page exists");
-        page.keys[offset as usize] = Some(key);
+        page.entries[offset as usize] = Entry::Key {
+            key,
+            bucket: UNLISTED,
+            next: NIL,
+        };
         (slot, page.shared.claim(offset, now, timeout))
     }
 
@@ -183,11 +199,10 @@ impl<K> Slots<K> {
         };
         let slots = self.pages[page].as_mut().expect("an open page exists");
         let offset = slots.free.pop().unwrap_or_else(|| {
-            slots.keys.push(None);
-            slots.generations.push(0);
-            slots.keys.len() as u32 - 1
+            slots.entries.push(Entry::Vacant);
+            slots.entries.len() as u32 - 1
         });
-        if slots.free.is_empty() && slots.keys.len() == slots.shared.len() {
+        if slots.free.is_empty() && slots.entries.len() == slots.shared.len() {
             self.open.remove(&(page as u32));
         }
         slot_of(page, offset)
@@ -199,12 +214,11 @@ impl<K> Slots<K> {
             .iter()
             .position(Option::is_none)
             .unwrap_or(self.pages.len());
-        assert!(page < MAX_PAGES, "Keepalives holds at most 2^32 keys");
+        assert!(page < MAX_PAGES, "Keepalives holds fewer than 2^32 keys");
         let len = page_len(page);
         let slots = Page {
             shared: Arc::new(Segment::with_origin(len, self.timeout, self.origin)),
-            keys: Vec::with_capacity(len),
-            generations: Vec::with_capacity(len),
+            entries: Vec::with_capacity(len),
             free: Vec::new(),
         };
         if page == self.pages.len() {
@@ -216,19 +230,47 @@ impl<K> Slots<K> {
         page
     }
 
-    /// Lets go of `slot`, whose key left the index and whose word is terminal: frees it, or
-    /// leaves it to its last heartbeat. Returns the key.
+    /// Takes the key out of `slot`, whose key left the index and whose word is terminal, and
+    /// lets the slot go: frees it, or leaves it to its last heartbeat. A listed slot becomes a
+    /// left entry instead, let go when the wheel walks its list. Returns the key.
     pub(super) fn release(&mut self, slot: u32) -> Option<K> {
+        let entry = self.entry_mut(slot)?;
+        let after = match *entry {
+            Entry::Key {
+                bucket: UNLISTED, ..
+            } => Entry::Vacant,
+            Entry::Key { next, .. } => Entry::Left { next },
+            _ => return None,
+        };
+        let listed = matches!(after, Entry::Left { .. });
+        let Entry::Key { key, .. } = mem::replace(entry, after) else {
+            return None;
+        };
+        if listed {
+            self.left += 1;
+        } else {
+            self.let_go(slot);
+        }
+        Some(key)
+    }
+
+    /// Frees vacant `slot`, or leaves it to its last heartbeat.
+    fn let_go(&mut self, slot: u32) {
         let (index, offset) = split(slot);
-        let page = self.pages.get_mut(index)?.as_mut()?;
-        let key = page.keys[offset as usize].take();
+        let Some(page) = self.pages.get_mut(index).and_then(Option::as_mut) else {
+            return;
+        };
         if page.shared.leave(offset) {
             page.free.push(offset);
             self.open.insert(index as u32);
         } else {
             self.orphans += 1;
         }
-        key
+    }
+
+    /// Left entries, waiting for their list to be walked.
+    pub(super) fn left(&self) -> usize {
+        self.left
     }
 
     /// Frees the orphans whose last heartbeat has gone. A collection visits every page's
@@ -276,11 +318,12 @@ impl<K> Slots<K> {
     pub(super) fn keys(&self) -> impl Iterator<Item = (u32, &K)> {
         self.pages.iter().enumerate().flat_map(|(number, page)| {
             page.iter().flat_map(move |page| {
-                page.keys
+                page.entries
                     .iter()
                     .enumerate()
-                    .filter_map(move |(offset, key)| {
-                        Some((slot_of(number, offset as u32), key.as_ref()?))
+                    .filter_map(move |(offset, entry)| match entry {
+                        Entry::Key { key, .. } => Some((slot_of(number, offset as u32), key)),
+                        _ => None,
                     })
             })
         })
@@ -291,7 +334,7 @@ impl<K> Slots<K> {
         self.pages
             .iter()
             .flatten()
-            .map(|page| page.keys.len())
+            .map(|page| page.entries.len())
             .sum()
     }
 
@@ -315,5 +358,60 @@ impl<K> Slots<K> {
                 segment.word(offset).close();
             }
         }
+    }
+}
+
+impl<K> Links for Slots<K> {
+    fn bucket(&self, slot: u32) -> Option<u16> {
+        match self.entry(slot)? {
+            Entry::Key { bucket, .. } => Some(*bucket),
+            _ => None,
+        }
+    }
+
+    fn next(&self, slot: u32) -> u32 {
+        match self.entry(slot) {
+            Some(Entry::Key { next, .. } | Entry::Left { next }) => *next,
+            _ => NIL,
+        }
+    }
+
+    fn link(&mut self, slot: u32, to: u16, before: u32) {
+        if let Some(Entry::Key { bucket, next, .. }) = self.entry_mut(slot) {
+            (*bucket, *next) = (to, before);
+        }
+    }
+
+    fn set_next(&mut self, slot: u32, before: u32) {
+        if let Some(Entry::Key { next, .. } | Entry::Left { next }) = self.entry_mut(slot) {
+            *next = before;
+        }
+    }
+
+    fn unlist(&mut self, slot: u32) -> bool {
+        match self.entry_mut(slot) {
+            Some(Entry::Key { bucket, next, .. }) => {
+                (*bucket, *next) = (UNLISTED, NIL);
+                true
+            }
+            Some(entry @ Entry::Left { .. }) => {
+                *entry = Entry::Vacant;
+                self.left -= 1;
+                self.let_go(slot);
+                false
+            }
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_of_a_u64_key_is_as_small_as_an_option_of_it() {
+        assert_eq!(size_of::<Entry<u64>>(), 16);
+        assert_eq!(size_of::<Entry<u32>>(), 12);
     }
 }
