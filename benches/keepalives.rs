@@ -32,7 +32,9 @@ use std::sync::atomic::{AtomicIsize, AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{
+    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+};
 use deadlines::Keepalives;
 use tokio::runtime::Runtime;
 use tokio_util::time::{DelayQueue, delay_queue};
@@ -312,7 +314,10 @@ fn per_key_group<A, B>(
 ) {
     let _guard = rt.enter();
     let mut group = c.benchmark_group(name);
+    // Ten samples of the same number of iterations: at 10^7 keys an iteration takes seconds,
+    // and criterion's default (linear) sampling would run 55 of them.
     group.sample_size(10);
+    group.sampling_mode(SamplingMode::Flat);
     group.measurement_time(Duration::from_secs(3));
     group.warm_up_time(Duration::from_millis(500));
     for n in SIZES {

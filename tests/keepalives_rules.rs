@@ -584,3 +584,45 @@ async fn the_index_walks_the_pages_up_to_twice_the_keys_plus_one() {
     assert_eq!(debug_field(&set, "orphans"), 30);
     drop(held);
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_expired_key_leaves_a_stale_index_entry_until_the_index_fills() {
+    // An expiry does not take its key's entry out of the index (that would cost a cache miss
+    // a key); the entry matches nothing, and the index drops such entries when it is rebuilt
+    // from the slots: when it is full, or when the number of keys halves (which these ten
+    // long-lived keys prevent).
+    let start = Instant::now();
+    let (waker, _) = counting_waker();
+    let mut set = Keepalives::new(ms(100));
+    for key in 0..10u32 {
+        set.insert_with_timeout(key, ms(10_000));
+    }
+    // Rounds of four keys that expire, each reusing the slots the last round freed, so the
+    // stale entries point at later keys' slots.
+    let mut stale_seen = 0;
+    for r in 0..40u32 {
+        let keys = 10 + 4 * r..14 + 4 * r;
+        for key in keys.clone() {
+            set.insert(key);
+        }
+        advance_to(start, ms(100 * u64::from(r + 1))).await;
+        let expired: Vec<_> = drain(&mut set, &waker)
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(expired, keys.collect::<Vec<_>>());
+        assert_eq!(set.len(), 10);
+        let entries = debug_field(&set, "index_entries");
+        assert!(entries <= 4 * 14, "{entries} entries for at most 14 keys");
+        stale_seen = stale_seen.max(entries - 10);
+        for key in 10..14 + 4 * r {
+            assert!(!set.contains(&key) && !set.beat(&key) && set.deadline(&key).is_none());
+            assert!(!set.remove(&key));
+        }
+    }
+    assert!(
+        stale_seen >= 4,
+        "expiries left {stale_seen} stale entries at most"
+    );
+    assert!((0..10u32).all(|key| set.contains(&key)));
+}

@@ -274,11 +274,12 @@ impl<K: Hash + Eq> Keepalives<K> {
         (slot, handle)
     }
 
-    /// Takes `slot`'s key out of the index and releases the slot. Returns the key.
+    /// Takes `slot`'s key out of the set and releases the slot; its index entry stays,
+    /// stale (see `index.rs`). Returns the key.
     fn unindex(&mut self, slot: u32) -> Option<K> {
-        let hash = self.index.hash(self.slots.key(slot)?);
-        self.index.remove_slot(hash, slot);
-        self.slots.release(slot)
+        let key = self.slots.release(slot)?;
+        self.index.forget();
+        Some(key)
     }
 
     /// Records a beat for `key`: its window restarts now. Returns `false` if the key is not
@@ -552,6 +553,7 @@ impl<K> fmt::Debug for Keepalives<K> {
             .field("queued_checks", &self.checks.len())
             .field("slots", &self.slots.capacity())
             .field("orphans", &self.slots.orphans())
+            .field("index_entries", &self.index.entries())
             .field("timeout", &Duration::from_nanos(self.slots.timeout()))
             .field("next_check", &self.checks.timer_deadline())
             .finish()
