@@ -14,9 +14,11 @@
 //!   touched in a shuffled order.
 //! - `keepalives_insert/...`: inserting all N keys into an empty set (time per key). At 10^7,
 //!   this group and the next two time ours only.
-//! - `keepalives_remove/...`: removing all N keys (time per key).
+//! - `keepalives_remove/...`: removing all N keys (time per key). At 10^7: removing 10^6 of
+//!   the set's keys, put back untimed after each iteration (time per key removed).
 //! - `keepalives_expire/...`: every key due at once, on a paused clock: the time to yield
-//!   them all (time per key).
+//!   them all (time per key). At 10^7: 10^6 keys due at once in a set of 10^7 (time per key
+//!   yielded).
 //! - Memory, printed before the benches: heap bytes per key (a counting allocator) for ours,
 //!   for `DelayQueue` + map, and for one spawned task with a `Sleep` per key; and for ours and
 //!   `DelayQueue` again with every key's handle held (a `Vec<Heartbeat>`, a
@@ -303,7 +305,22 @@ fn built<T>(rt: &Runtime, build: impl FnOnce() -> T) -> T {
     build()
 }
 
-/// Times `work` over a fresh set of each kind per sample, per key.
+/// A group timed per key: ten samples of the same number of iterations (at 10^7 keys an
+/// iteration takes seconds, and criterion's default, linear, sampling would run 55 of them).
+fn per_key<'a>(
+    c: &'a mut Criterion,
+    name: &str,
+) -> criterion::BenchmarkGroup<'a, criterion::measurement::WallTime> {
+    let mut group = c.benchmark_group(name);
+    group.sample_size(10);
+    group.sampling_mode(SamplingMode::Flat);
+    group.measurement_time(Duration::from_secs(3));
+    group.warm_up_time(Duration::from_millis(500));
+    group
+}
+
+/// Times `work` over a fresh set of each kind per sample, per key, inside the runtime the
+/// caller entered.
 fn per_key_group<A, B>(
     c: &mut Criterion,
     name: &str,
@@ -311,17 +328,10 @@ fn per_key_group<A, B>(
     work_ours: impl Fn(&mut A, &[u64]),
     setup_baseline: impl Fn(&[u64]) -> B,
     work_baseline: impl Fn(&mut B, &[u64]),
-    rt: &Runtime,
+    sizes: &[usize],
 ) {
-    let _guard = rt.enter();
-    let mut group = c.benchmark_group(name);
-    // Ten samples of the same number of iterations: at 10^7 keys an iteration takes seconds,
-    // and criterion's default (linear) sampling would run 55 of them.
-    group.sample_size(10);
-    group.sampling_mode(SamplingMode::Flat);
-    group.measurement_time(Duration::from_secs(3));
-    group.warm_up_time(Duration::from_millis(500));
-    for n in SIZES {
+    let mut group = per_key(c, name);
+    for &n in sizes {
         let keys = shuffled(n);
         group.throughput(Throughput::Elements(n as u64));
         group.bench_with_input(BenchmarkId::new("ours", n), &keys, |b, keys| {
@@ -362,6 +372,7 @@ fn per_key_group<A, B>(
 
 fn insert(c: &mut Criterion) {
     let rt = runtime(false);
+    let _guard = rt.enter();
     per_key_group(
         c,
         "keepalives_insert",
@@ -377,12 +388,13 @@ fn insert(c: &mut Criterion) {
                 map.insert(key, queue.insert(key, TIMEOUT));
             }
         },
-        &rt,
+        &SIZES,
     );
 }
 
 fn remove(c: &mut Criterion) {
     let rt = runtime(false);
+    let _guard = rt.enter();
     per_key_group(
         c,
         "keepalives_remove",
@@ -400,13 +412,44 @@ fn remove(c: &mut Criterion) {
                 }
             }
         },
-        &rt,
+        &SIZES[..3],
     );
+    // At 10^7, one set, built once: each iteration removes a slice of its keys, then puts
+    // them back untimed.
+    let keys = shuffled(BIG);
+    let mut set = ours(&keys);
+    let slice = &keys[..SLICE];
+    let mut group = per_key(c, "keepalives_remove");
+    group.throughput(Throughput::Elements(SLICE as u64));
+    group.bench_function(BenchmarkId::new("ours", BIG), |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let start = std::time::Instant::now();
+                for key in slice {
+                    set.remove(key);
+                }
+                total += start.elapsed();
+                for &key in slice {
+                    drop(set.insert(key));
+                }
+            }
+            total
+        })
+    });
+    group.finish();
 }
+
+/// The largest size, at which the remove and expiry groups time a slice of a set built once
+/// (building one takes seconds, and criterion's eleven iterations would each need a fresh
+/// one): `SLICE` of its `BIG` keys removed, or expired, per iteration, and put back untimed.
+const BIG: usize = 10_000_000;
+const SLICE: usize = 1_000_000;
 
 fn expire(c: &mut Criterion) {
     // A paused clock: every key is due after one advance, and no real time passes.
     let rt = runtime(true);
+    let _guard = rt.enter();
     let drain_ours = |set: &mut Keepalives<u64>, keys: &[u64]| {
         rt.block_on(async {
             tokio::time::advance(TIMEOUT).await;
@@ -437,8 +480,42 @@ fn expire(c: &mut Criterion) {
         drain_ours,
         baseline,
         drain_baseline,
-        &rt,
+        &SIZES[..3],
     );
+    // At 10^7: the set holds `BIG - SLICE` keys that never come due here; each iteration
+    // inserts `SLICE` more (untimed), lets the clock pass their deadline, and times yielding
+    // them.
+    let keys = shuffled(BIG);
+    let (stay, slice) = keys.split_at(BIG - SLICE);
+    let mut set = built(&rt, || {
+        let mut set = Keepalives::new(TIMEOUT * 1_000);
+        for &key in stay {
+            drop(set.insert(key));
+        }
+        set
+    });
+    let mut group = per_key(c, "keepalives_expire");
+    group.throughput(Throughput::Elements(SLICE as u64));
+    group.bench_function(BenchmarkId::new("ours", BIG), |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                rt.block_on(async {
+                    for &key in slice {
+                        drop(set.insert_with_timeout(key, TIMEOUT));
+                    }
+                    tokio::time::advance(TIMEOUT).await;
+                    let start = std::time::Instant::now();
+                    for _ in 0..slice.len() {
+                        black_box(poll_fn(|cx| set.poll_expired(cx)).await);
+                    }
+                    total += start.elapsed();
+                });
+            }
+            total
+        })
+    });
+    group.finish();
 }
 
 criterion_group!(benches, beat, insert, remove, expire);

@@ -13,10 +13,10 @@ import pathlib
 import sys
 
 GROUPS = [
-    ("keepalives_beat", "one beat (ns)", 1),
-    ("keepalives_insert", "insert, per key (ns)", None),
-    ("keepalives_remove", "remove, per key (ns)", None),
-    ("keepalives_expire", "expire, per key (ns)", None),
+    ("keepalives_beat", "one beat (ns)"),
+    ("keepalives_insert", "insert, per key (ns)"),
+    ("keepalives_remove", "remove, per key (ns)"),
+    ("keepalives_expire", "expire, per key (ns)"),
 ]
 COLORS = {
     "ours": "#1f77b4",
@@ -44,13 +44,17 @@ def load(group):
         keys = int(estimates.parent.parent.name)
         bench = estimates.parent.parent.parent.name
         ns = json.loads(estimates.read_text())["median"]["point_estimate"]
-        series.setdefault(bench, []).append((keys, ns))
+        # Time per element of the bench's throughput: a key, or at 10^7 a key of the slice
+        # the remove and expiry groups time (1 for a beat).
+        meta = json.loads((estimates.parent / "benchmark.json").read_text())
+        elements = (meta.get("throughput") or {}).get("Elements") or 1
+        series.setdefault(bench, []).append((keys, ns / elements))
     return {b: sorted(points) for b, points in series.items()}
 
 
-def panel(x0, title, series, per):
+def panel(x0, title, series):
     out = [f'<g transform="translate({x0},0)">']
-    points = [(k, ns / (per or k)) for pts in series.values() for k, ns in pts]
+    points = [(k, ns) for pts in series.values() for k, ns in pts]
     if not points:
         return ""
     lo_y = math.log10(min(p[1] for p in points)) - 0.1
@@ -77,7 +81,7 @@ def panel(x0, title, series, per):
                 out.append(f'<line x1="{PAD}" y1="{y}" x2="{W - 28}" y2="{y}" stroke="#eee"/>')
     out.append(f'<text x="{W / 2}" y="{H - 8}" text-anchor="middle">keys</text>')
     for bench, pts in series.items():
-        coords = [xy(k, ns / (per or k)) for k, ns in pts]
+        coords = [xy(k, ns) for k, ns in pts]
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
         color = COLORS.get(bench, "#555")
         out.append(f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{path}"/>')
@@ -90,12 +94,12 @@ def panel(x0, title, series, per):
 def main():
     out_path = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "docs/keepalives_scaling.svg")
     panels, benches = [], set()
-    for i, (group, title, per) in enumerate(GROUPS):
+    for i, (group, title) in enumerate(GROUPS):
         series = load(group)
         if not series:
             sys.exit(f"no criterion results for {group}: run `cargo bench --bench keepalives`")
         benches |= set(series)
-        panels.append(panel(i * W, title, series, per))
+        panels.append(panel(i * W, title, series))
     width = W * len(GROUPS)
     legend = []
     per_row = 3
