@@ -98,10 +98,11 @@ use crate::state::deadline_of;
 ///
 /// # Panics
 ///
-/// [`insert`](Self::insert) panics near 2^32 keys (slot numbers are 32-bit), as a `Vec` does past its capacity, and
-/// polling outside a Tokio runtime with the time driver enabled panics, as polling a
-/// [`tokio::time::sleep`] would. No other method panics, whatever the key or duration: unknown and
-/// removed keys give `false` or `None`, and durations saturate at about 30 years.
+/// [`insert`](Self::insert) panics near 2^32 keys (slot numbers are 32-bit), as a `Vec` does
+/// past its capacity, and polling outside a Tokio runtime with the time driver enabled panics,
+/// as polling a [`tokio::time::sleep`] would. No other method panics, whatever the key or
+/// duration: unknown and removed keys give `false` or `None`, and durations saturate at about
+/// 30 years.
 ///
 /// # Precision
 ///
@@ -322,9 +323,9 @@ impl<K: Hash + Eq> Keepalives<K> {
     /// returns, and its heartbeats return `false`.
     ///
     /// Memory returns as keys leave: the set lets go of removed keys' slots still waiting in
-    /// the wheel once they outnumber the keys (plus 64), and each time the number of keys halves it shrinks its index and drops the pages of
-    /// slots that emptied. A slot whose heartbeats outlive its key is reused once the last of
-    /// them is dropped.
+    /// the wheel once they outnumber the keys (plus 64), and each time the number of keys
+    /// halves it shrinks its index and drops the pages of slots that emptied. A slot whose
+    /// heartbeats outlive its key is reused once the last of them is dropped.
     ///
     /// ```
     /// use std::time::Duration;
