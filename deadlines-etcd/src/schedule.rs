@@ -70,7 +70,9 @@ impl Schedule {
             ttl,
             renew_every: ttl / 3,
             margin: ttl / 3,
-            retry_every: ttl * 2 / 15,
+            // Divided first: no TTL overflows (`Duration::MAX` too gets a schedule, which
+            // `check` then refuses).
+            retry_every: (ttl / 15).saturating_mul(2),
         }
     }
 
