@@ -22,30 +22,30 @@
 //! 4. stops the wedged `a` with SIGTERM, and ends.
 //!
 //! Run: `cargo run -p deadlines-etcd --features etcd --example online_users` (needs `PROTOC`,
-//! see the README; ends by itself in about 10 s). `tests/online_users_example.rs` runs it
+//! see the README; ends by itself in about 8 s, half a second of it starting etcd). `tests/online_users_example.rs` runs it
 //! against an etcd of its own and checks each user's fate from etcd's own watch.
 //!
 //! Output: the nodes' lines start with `node <name>:`, the demo's with `demo at <ms> ms:`:
 //!
 //! ```text
-//! demo at 0 ms: etcd at http://127.0.0.1:39313
-//! node a: listening on 127.0.0.1:44269, lease 0x694d9aa4d45ce807 (TTL 3s, renewed every 1s while the worker is healthy)
-//! node b: listening on 127.0.0.1:35743, lease 0x694d9aa4d45ce80a (TTL 3s, renewed every 1s while the worker is healthy)
-//! demo at 112 ms: online: alice@a bob@a carol@b dave@b
-//! demo at 112 ms: wedge sent to a
+//! demo at 549 ms: etcd at http://127.0.0.1:44115
+//! node a: listening on 127.0.0.1:38687, lease 0x11ea23ae7104e03 (TTL 3s, renewed every 1s while the worker is healthy)
+//! node b: listening on 127.0.0.1:37339, lease 0x11ea23ae7104e05 (TTL 3s, renewed every 1s while the worker is healthy)
+//! demo at 580 ms: online: alice@a bob@a carol@b dave@b
+//! demo at 580 ms: wedge sent to a
 //! node a: the worker is wedged
 //! node a: lease renewals stopped: gate "worker" failed
-//! demo at 2973 ms: alice and bob gone, 2861 ms after the wedge; online: carol@b dave@b
-//! demo at 2973 ms: SIGKILL sent to b
-//! demo at 5459 ms: carol and dave gone, 2486 ms after the SIGKILL; online: none
-//! node b: listening on 127.0.0.1:45409, lease 0x694d9aa4d45ce814 (TTL 3s, renewed every 1s while the worker is healthy)
-//! demo at 5564 ms: online: erin@b
-//! demo at 5564 ms: SIGTERM sent to b
+//! demo at 4050 ms: alice and bob gone, 3470 ms after the wedge; online: carol@b dave@b
+//! demo at 4051 ms: SIGKILL sent to b
+//! demo at 7037 ms: carol and dave gone, 2985 ms after the SIGKILL; online: none
+//! node b: listening on 127.0.0.1:46277, lease 0x11ea23ae7104f25 (TTL 3s, renewed every 1s while the worker is healthy)
+//! demo at 7050 ms: online: erin@b
+//! demo at 7057 ms: SIGTERM sent to b
 //! node b: draining: lease revoked on shutdown
-//! demo at 5582 ms: erin gone, 18 ms after the SIGTERM; online: none
-//! demo at 5582 ms: SIGTERM sent to a
+//! demo at 7085 ms: erin gone, 28 ms after the SIGTERM; online: none
+//! demo at 7088 ms: SIGTERM sent to a
 //! node a: draining: lease renewals stopped: gate "worker" failed
-//! demo at 5601 ms: done
+//! demo at 8099 ms: done
 //! ```
 
 use std::process::{Child, ChildStdin, Command, ExitCode, Stdio};

@@ -243,10 +243,22 @@ impl LeaseKeeper {
     /// [`LeaseError::TimedOut`] when etcd did not answer within `renew_every`;
     /// [`LeaseError::Unreachable`] or [`LeaseError::Server`] as the client reports them.
     ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future before it returns spawns no keeper: a lease etcd granted meanwhile
+    /// is not renewed, and expires within its TTL.
+    ///
     /// # Panics
     ///
     /// Outside a Tokio runtime with the time driver enabled, as [`Shutdown::spawn`] and
     /// [`tokio::time::timeout`] do.
+    ///
+    /// # Precision
+    ///
+    /// Tokio's timer counts whole milliseconds, rounding up: a renewal goes out at the first
+    /// poll at or after its instant, never before, and a gate's failure is seen at the first
+    /// poll at or after its watchdog's deadline. The send instant is read as the renewal goes
+    /// out, so a late wake moves the fence later only by what etcd granted later.
     pub async fn start<A: LeaseApi>(
         self,
         mut api: A,
