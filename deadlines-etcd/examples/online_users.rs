@@ -168,7 +168,9 @@ async fn node(etcd: Option<String>, name: Option<String>) -> Result<(), Error> {
         }
     }
     let report = shutdown.drain(GRACE).await;
-    let ended = lease.ended_now().map_or("the keeper is gone".into(), |e| e.to_string());
+    let ended = lease
+        .ended_now()
+        .map_or("the keeper is gone".into(), |e| e.to_string());
     println!("node {name}: draining: {ended}");
     drop(report);
     drop(worker);
@@ -254,7 +256,10 @@ impl Node {
         std::thread::spawn(move || {
             use std::io::BufRead;
             let mut address = Some(address);
-            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
                 println!("{line}");
                 if let Some(rest) = line.split("listening on ").nth(1)
                     && let Some(sender) = address.take()

@@ -27,14 +27,27 @@ const SLACK: Duration = Duration::from_millis(250);
 fn example() -> std::path::PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
-    command.args(["build", "--quiet", "--features", "etcd", "--example", "online_users"]);
-    command.args(["--manifest-path", concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")]);
+    command.args([
+        "build",
+        "--quiet",
+        "--features",
+        "etcd",
+        "--example",
+        "online_users",
+    ]);
+    command.args([
+        "--manifest-path",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"),
+    ]);
     let exe = std::env::current_exe().expect("the test executable has a path");
     if exe.components().any(|c| c.as_os_str() == "release") {
         command.arg("--release");
     }
     let status = command.status().expect("cargo runs");
-    assert!(status.success(), "cargo build --example online_users: {status}");
+    assert!(
+        status.success(),
+        "cargo build --example online_users: {status}"
+    );
     let profile_dir = exe
         .parent()
         .and_then(|deps| deps.parent())
@@ -79,7 +92,11 @@ async fn each_users_fate_in_etcd_follows_their_nodes_wedge_sigkill_and_sigterm()
             let at = started.elapsed();
             for event in answer.events() {
                 let Some(kv) = event.kv() else { continue };
-                let user = kv.key_str().unwrap().trim_start_matches("online/").to_owned();
+                let user = kv
+                    .key_str()
+                    .unwrap()
+                    .trim_start_matches("online/")
+                    .to_owned();
                 let fate = fates.entry(user).or_default();
                 match event.event_type() {
                     EventType::Put => fate.put.push((at, kv.value_str().unwrap().to_owned())),
