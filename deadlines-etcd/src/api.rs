@@ -32,7 +32,7 @@ pub struct Grant {
 /// The lease calls a [`LeaseKeeper`](crate::LeaseKeeper) makes: grant, one keep-alive round
 /// trip, revoke.
 ///
-/// Implemented by [`EtcdLeases`](crate::EtcdLeases) on `etcd-client` (feature `etcd`) and by
+/// Implemented by `EtcdLeases` on `etcd-client` (feature `etcd`) and by
 /// [`MemoryLeases`](crate::MemoryLeases), an in-memory lessor on Tokio time that tests and
 /// doctests run the keeper against on a paused clock. Implement it to run the keeper on another
 /// store, or on a fake of your own.

@@ -15,7 +15,7 @@
 //! | [`Fence`], [`Fenced`] | until when the lease is surely held (send time of the last granted renewal + TTL - margin), and work cut off when that passes |
 //! | [`Schedule`] | TTL, renew period, margin and retry period, and why the defaults are what they are |
 //! | [`LeaseError`] | an unreachable endpoint, a TTL below etcd's minimum, a lease etcd no longer has, a call that timed out |
-//! | [`LeaseApi`], [`EtcdLeases`], [`MemoryLeases`] | the three lease calls the keeper makes; on `etcd-client` (feature `etcd`); in memory on Tokio time, for tests |
+//! | [`LeaseApi`], `EtcdLeases`, [`MemoryLeases`] | the three lease calls the keeper makes; on `etcd-client` (feature `etcd`); in memory on Tokio time, for tests |
 //!
 //! ```text
 //! TTL 3 s (renew every 1 s, margin 1 s); the gate "worker" is a Watchdog the worker beats
@@ -31,7 +31,7 @@
 //!
 //! # Features
 //!
-//! `etcd` (off by default) adds [`EtcdLeases`], on `etcd-client`. Its build compiles etcd's
+//! `etcd` (off by default) adds `EtcdLeases`, on `etcd-client`. Its build compiles etcd's
 //! protocol files with `protoc`, which a machine with only the Rust toolchain lacks (set
 //! `PROTOC`, or install protobuf's compiler); without the feature the crate builds the keeper,
 //! the fence and the in-memory lessor, all on `deadlines` and Tokio alone, so their tests run
