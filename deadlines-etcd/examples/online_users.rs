@@ -60,7 +60,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 
-#[allow(dead_code)] // the demo uses the part that starts and stops etcd
+// The demo uses the part that starts and stops etcd (the file allows the rest unused).
 #[path = "../tests/common/etcd.rs"]
 mod etcd;
 
