@@ -190,12 +190,18 @@ impl Heartbeat {
     /// # }
     /// ```
     pub fn remaining(&self) -> Option<Duration> {
+        Some(self.deadline()?.saturating_duration_since(Instant::now()))
+    }
+
+    /// The instant the watchdog (or key) expires at if no beat comes, or `None` once an
+    /// outcome is in or it was dropped: what [`remaining`](Self::remaining) counts down to,
+    /// and what [`Gates`](crate::Gates) judges.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
         let deadline = match &self.target {
             Target::Watchdog(life) => life.state.deadline()?,
             Target::Key(key) => key.deadline()?,
         };
-        let deadline = instant_at(self.origin(), deadline);
-        Some(deadline.saturating_duration_since(Instant::now()))
+        Some(instant_at(self.origin(), deadline))
     }
 }
 

@@ -16,6 +16,7 @@
 //! | [`Watchdog`] + [`Heartbeat`] | a timeout that other tasks and threads extend with a wait-free beat |
 //! | [`Watchdog::guard`] → [`Guarded`] | `tokio::time::timeout` with a deadline other tasks push back |
 //! | [`Keepalives`] | a heartbeat deadline per key (a million sessions) on one timer; a beat costs no timer operation |
+//! | [`Gates`] | named health gates (watchdogs, heartbeats, checks) judged as one: what `systemd::Pinger` and the `deadlines-etcd` lease keeper gate on |
 //! | [`stream`] | `debounce` (leading, trailing, `max_wait`), `debounce_batch`, `idle_timeout`, `keepalive`, `ping_pong` |
 //! | [`io::IdleIo`] | read, write and all idle on any Tokio IO: events, or `TimedOut` for hyper and tonic (feature `io`) |
 //! | `Shutdown` | graceful shutdown: named tasks, a grace period, cleanup run once, on SIGTERM (feature `shutdown`) |
@@ -68,6 +69,7 @@
 mod clock;
 mod deadline;
 mod expired;
+mod gates;
 mod guard;
 mod heartbeat;
 #[cfg(feature = "io")]
@@ -86,6 +88,7 @@ mod watchdog;
 
 pub use deadline::Deadline;
 pub use expired::Expired;
+pub use gates::Gates;
 pub use guard::Guarded;
 pub use heartbeat::Heartbeat;
 pub use keepalive::Keepalives;

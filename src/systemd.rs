@@ -161,6 +161,7 @@ use tokio::time::Instant;
 pub use sd_notify::NotifyState;
 
 use crate::clock::{GRANULARITY, saturating_after};
+use crate::gates::Gates;
 use crate::heartbeat::Heartbeat;
 use crate::timer::Timer;
 use crate::watchdog::Watchdog;
@@ -682,15 +683,14 @@ pin_project! {
     /// health check of your own). With no gate it pings for as long as it is polled, as a timer
     /// task would.
     ///
-    /// At each poll it judges every gate, in the order they were added:
+    /// At each poll it judges its gates, a [`Gates`] set, by the rules of [`Gates`]:
     ///
     /// 1. The first ping goes out at the first poll, then one every `timeout / 2` (at least a
     ///    millisecond apart) on a grid from it; a ping that comes late (a busy runtime) goes
     ///    out at once, and the grid restarts from it: pings never come in a burst.
-    /// 2. A ping is sent only if every gate is healthy at that instant. A watchdog gate is
-    ///    healthy while Tokio time is before its deadline (last beat + timeout): at the
-    ///    deadline itself it has failed, whether or not the watchdog's own task has observed
-    ///    the expiry yet; a watchdog stopped, expired or dropped has failed too.
+    /// 2. A ping is sent only if every gate is healthy at that instant ([`Gates::judge`]): a
+    ///    watchdog gate is healthy while Tokio time is before its deadline (last beat +
+    ///    timeout), and has failed at the deadline itself and once stopped, expired or dropped.
     /// 3. The pinger wakes at the earlier of its next ping and the earliest watchdog gate's
     ///    deadline, so it fails the moment a watchdog gate's deadline is reached (a gate beaten
     ///    since is judged anew, and the pinger sleeps on). A stop or a drop of the watchdog
@@ -757,7 +757,7 @@ pin_project! {
         timer: Timer,
         notifier: Notifier,
         timeout: Result<Duration, Disabled>,
-        gates: Vec<Gate>,
+        gates: Gates,
         trigger: bool,
         // The instant of the next ping: `None` until the first poll, which pings at once.
         next_ping: Option<Instant>,
@@ -766,23 +766,13 @@ pin_project! {
     }
 }
 
-struct Gate {
-    name: String,
-    check: Check,
-}
-
-enum Check {
-    Heartbeat(Heartbeat),
-    Health(Box<dyn FnMut() -> bool + Send>),
-}
-
 impl Pinger {
     fn new(notifier: Notifier, timeout: Result<Duration, Disabled>) -> Self {
         Self {
             timer: Timer::new(),
             notifier,
             timeout,
-            gates: Vec::new(),
+            gates: Gates::new(),
             trigger: false,
             next_ping: None,
             done: false,
@@ -863,8 +853,9 @@ impl Pinger {
     /// let pinger = Pinger::from_env().gate("worker", &worker);
     /// # drop(pinger);
     /// ```
-    pub fn gate(self, name: impl Into<String>, watchdog: &Watchdog) -> Self {
-        self.gate_heartbeat(name, watchdog.heartbeat())
+    pub fn gate(mut self, name: impl Into<String>, watchdog: &Watchdog) -> Self {
+        self.gates = self.gates.gate(name, watchdog);
+        self
     }
 
     /// Gates the pings on the watchdog (or [`Keepalives`](crate::Keepalives) key) that
@@ -882,10 +873,7 @@ impl Pinger {
     /// # drop(pinger);
     /// ```
     pub fn gate_heartbeat(mut self, name: impl Into<String>, heartbeat: Heartbeat) -> Self {
-        self.gates.push(Gate {
-            name: name.into(),
-            check: Check::Heartbeat(heartbeat),
-        });
+        self.gates = self.gates.gate_heartbeat(name, heartbeat);
         self
     }
 
@@ -907,10 +895,7 @@ impl Pinger {
     where
         F: FnMut() -> bool + Send + 'static,
     {
-        self.gates.push(Gate {
-            name: name.into(),
-            check: Check::Health(Box::new(healthy)),
-        });
+        self.gates = self.gates.gate_with(name, healthy);
         self
     }
 
@@ -982,30 +967,6 @@ fn ping_interval(timeout: Duration) -> Duration {
     (timeout / 2).max(GRANULARITY)
 }
 
-/// The first gate that is not healthy at `now`, or the earliest instant a watchdog gate fails
-/// at if nothing beats it (`None` if no gate has one).
-fn judge(gates: &mut [Gate], now: Instant) -> Result<Option<Instant>, &str> {
-    let mut earliest: Option<Instant> = None;
-    for gate in gates {
-        match &mut gate.check {
-            Check::Heartbeat(heartbeat) => match heartbeat.remaining() {
-                Some(left) if !left.is_zero() => {
-                    let deadline = saturating_after(now, left);
-                    earliest = Some(earliest.map_or(deadline, |e| e.min(deadline)));
-                }
-                // Zero: the deadline is reached; `None`: expired, stopped or dropped.
-                _ => return Err(&gate.name),
-            },
-            Check::Health(healthy) => {
-                if !healthy() {
-                    return Err(&gate.name);
-                }
-            }
-        }
-    }
-    Ok(earliest)
-}
-
 impl Future for Pinger {
     type Output = Silenced;
 
@@ -1023,7 +984,7 @@ impl Future for Pinger {
         };
         loop {
             let now = Instant::now();
-            let earliest = match judge(this.gates, now) {
+            let earliest = match this.gates.judge(now) {
                 Ok(earliest) => earliest,
                 Err(gate) => {
                     *this.done = true;
@@ -1088,7 +1049,7 @@ impl FusedFuture for Pinger {
 
 impl fmt::Debug for Pinger {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let gates: Vec<&str> = self.gates.iter().map(|gate| gate.name.as_str()).collect();
+        let gates: Vec<&str> = self.gates.names().collect();
         f.debug_struct("Pinger")
             .field("notifier", &self.notifier)
             .field("timeout", &self.timeout)

@@ -4,7 +4,7 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::time::Duration;
 
-use deadlines::{Deadline, Expired, Guarded, Heartbeat, Keepalives, Stopped, Watchdog};
+use deadlines::{Deadline, Expired, Gates, Guarded, Heartbeat, Keepalives, Stopped, Watchdog};
 use futures_core::future::FusedFuture;
 
 fn is_send_sync<T: Send + Sync + 'static>() {}
@@ -147,6 +147,24 @@ async fn keepalives_debug_names_its_state() {
         format!("{set:?}").ends_with(&format!("next_check: Some({check:?}) }}")),
         "{set:?}"
     );
+}
+
+fn gates_of(watchdog: &Watchdog) -> Gates {
+    Gates::new().gate("worker", watchdog)
+}
+
+#[tokio::test(start_paused = true)]
+async fn gates_are_nameable_send_default_and_debug() {
+    // A `Gates` holds the health checks it was given, which need only be `Send`.
+    fn is_send<T: Send + 'static>() {}
+    fn is_default<T: Default>() {}
+    is_send::<Gates>();
+    is_default::<Gates>();
+    is_debug::<Gates>();
+    let watchdog = Watchdog::new(Duration::from_secs(1));
+    let gates = gates_of(&watchdog).gate_with("disk", || true);
+    assert_eq!(format!("{gates:?}"), r#"Gates(["worker", "disk"])"#);
+    assert_eq!(format!("{:?}", Gates::default()), "Gates([])");
 }
 
 // The stream adapters' item and error types, nameable from `deadlines::stream` (the adapters
