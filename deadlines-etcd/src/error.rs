@@ -6,6 +6,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The error a client's call came back with, shared by every clone of a [`LeaseError`].
+///
+/// ```
+/// use std::error::Error;
+/// use std::sync::Arc;
+/// use deadlines_etcd::{LeaseError, Source};
+///
+/// let source: Source = Arc::new(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+/// let error = LeaseError::Unreachable(source.clone());
+/// assert_eq!(error.source().unwrap().to_string(), source.to_string());
+/// assert_eq!(error.to_string(), format!("cannot reach etcd: {source}"));
+/// ```
 pub type Source = Arc<dyn Error + Send + Sync + 'static>;
 
 /// Why a lease could not be granted, renewed or revoked. Never a panic: every way a call to
@@ -24,7 +35,8 @@ pub type Source = Arc<dyn Error + Send + Sync + 'static>;
 /// };
 /// assert_eq!(
 ///     error.to_string(),
-///     "etcd granted a 2s lease where 1s was asked: 2s is its minimum TTL, ask for at least that",
+///     "etcd granted a 2s lease where 1s was asked (it raises a TTL below its minimum to the \
+///      minimum): ask for at least 2s",
 /// );
 /// ```
 #[derive(Debug, Clone)]
@@ -46,7 +58,7 @@ pub enum LeaseError {
         /// How soon a failed renewal is tried again.
         retry_every: Duration,
     },
-    /// etcd granted another TTL than the one asked for. etcd raises a TTL below its minimum
+    /// etcd granted a longer TTL than the one asked for. etcd raises a TTL below its minimum
     /// (with its default flags, 2 s) to that minimum without a word; the keeper refuses such a
     /// lease, because its renew period, margin and fence were computed for the TTL asked. The
     /// lease it was granted has been revoked (if etcd answered the revoke).
@@ -54,6 +66,16 @@ pub enum LeaseError {
         /// The TTL asked for.
         asked: Duration,
         /// The TTL etcd granted.
+        granted: Duration,
+    },
+    /// The server granted a shorter TTL than the one asked for (etcd itself never does: it
+    /// refuses a TTL above its maximum with an error; another [`LeaseApi`](crate::LeaseApi)
+    /// may). The keeper refuses the lease, whose fence would stand past the instant it can
+    /// lapse, and has revoked it (if the server answered the revoke).
+    TtlShortened {
+        /// The TTL asked for.
+        asked: Duration,
+        /// The TTL the server granted.
         granted: Duration,
     },
     /// etcd has no such lease: it answered a keep-alive with TTL 0, or a call with "lease not
@@ -99,8 +121,13 @@ impl fmt::Display for LeaseError {
             ),
             Self::TtlBelowMinimum { asked, granted } => write!(
                 f,
-                "etcd granted a {granted:?} lease where {asked:?} was asked: {granted:?} is its \
-                 minimum TTL, ask for at least that"
+                "etcd granted a {granted:?} lease where {asked:?} was asked (it raises a TTL \
+                 below its minimum to the minimum): ask for at least {granted:?}"
+            ),
+            Self::TtlShortened { asked, granted } => write!(
+                f,
+                "the server granted a {granted:?} lease where {asked:?} was asked: the \
+                 keeper's renewals and fence are computed for the TTL asked"
             ),
             Self::LeaseNotFound { id } => {
                 write!(f, "etcd has no lease {id:#x}: it expired or was revoked")

@@ -1,10 +1,10 @@
-//! [`LeaseKeeper`] (what to grant and what to gate it on), the [`Lease`] it starts, and the
-//! task that renews it: the heart of the crate.
+//! [`LeaseKeeper`] (what to grant and what to gate it on) and the task that renews the
+//! [`Lease`] it starts: the heart of the crate.
 
 use std::fmt;
 use std::time::Duration;
 
-use deadlines::{Heartbeat, Shutdown, Watchdog};
+use deadlines::{Gates, Heartbeat, Shutdown, Watchdog};
 use tokio::sync::watch;
 use tokio::time::{Instant, sleep_until, timeout, timeout_at};
 use tokio_util::sync::CancellationToken;
@@ -12,19 +12,36 @@ use tokio_util::sync::CancellationToken;
 use crate::api::LeaseApi;
 use crate::error::LeaseError;
 use crate::fence::{Fence, State};
-use crate::gate::{Check, Gate, judge};
+use crate::lease::{Ended, Lease};
 use crate::schedule::{Schedule, after};
 
 /// The name of the keeper's task among the [`Shutdown`]'s, as a drain report lists it.
+///
+/// ```
+/// use std::time::Duration;
+/// use deadlines::Shutdown;
+/// use deadlines_etcd::{LeaseKeeper, MemoryLeases, TASK_NAME};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> Result<(), deadlines_etcd::LeaseError> {
+/// let shutdown = Shutdown::new();
+/// let _lease = LeaseKeeper::new(Duration::from_secs(3)).start(MemoryLeases::new(), &shutdown).await?;
+/// let report = shutdown.drain(Duration::from_secs(1)).await;
+/// assert_eq!(TASK_NAME, "lease keeper");
+/// assert_eq!(report.finished, [TASK_NAME]);
+/// # Ok(())
+/// # }
+/// ```
 pub const TASK_NAME: &str = "lease keeper";
 
 /// What to grant and what to gate it on: a TTL, a [`Schedule`], and gates. Build it, then
 /// [`start`](Self::start) it, which grants the lease and spawns the task that renews it.
 ///
-/// Gates mirror `deadlines::systemd::Pinger`'s: [`gate`](Self::gate) (a [`Watchdog`]: healthy
-/// while its deadline lies ahead), [`gate_heartbeat`](Self::gate_heartbeat) (any
-/// [`Heartbeat`], also a `Keepalives` key's), [`gate_with`](Self::gate_with) (a health check of
-/// your own). With no gate it renews for as long as the process runs, as etcd's own clients do.
+/// The gates are a [`Gates`] set, judged by its rules, as `deadlines::systemd::Pinger` judges
+/// its own: [`gate`](Self::gate) (a [`Watchdog`]: healthy while its deadline lies ahead),
+/// [`gate_heartbeat`](Self::gate_heartbeat) (any [`Heartbeat`], also a `Keepalives` key's),
+/// [`gate_with`](Self::gate_with) (a health check of your own). With no gate it renews for as
+/// long as the process runs, as etcd's own clients do.
 ///
 /// Building one needs no runtime.
 ///
@@ -51,7 +68,7 @@ pub const TASK_NAME: &str = "lease keeper";
 #[must_use = "a keeper grants nothing until started"]
 pub struct LeaseKeeper {
     schedule: Schedule,
-    gates: Vec<Gate>,
+    gates: Gates,
 }
 
 impl LeaseKeeper {
@@ -68,7 +85,7 @@ impl LeaseKeeper {
     pub fn new(ttl: Duration) -> Self {
         Self {
             schedule: Schedule::for_ttl(ttl),
-            gates: Vec::new(),
+            gates: Gates::new(),
         }
     }
 
@@ -87,7 +104,8 @@ impl LeaseKeeper {
 
     /// Renews every `period` instead of TTL/3: the time from one renewal's send to the next's,
     /// and the most one waits for its answer. It must be shorter than the TTL less the margin
-    /// ([`start`](Self::start) checks).
+    /// ([`start`](Self::start) checks, and refuses a longer one, `Duration::MAX` too, with
+    /// [`LeaseError::InvalidSchedule`]).
     ///
     /// ```
     /// use std::time::Duration;
@@ -101,7 +119,9 @@ impl LeaseKeeper {
         self
     }
 
-    /// Closes the fence `margin` before the lease can lapse instead of TTL/3.
+    /// Closes the fence `margin` before the lease can lapse instead of TTL/3. The TTL less the
+    /// margin must be longer than the renew period: [`start`](Self::start) refuses a longer
+    /// margin, `Duration::MAX` too, with [`LeaseError::InvalidSchedule`].
     ///
     /// ```
     /// use std::time::Duration;
@@ -115,7 +135,10 @@ impl LeaseKeeper {
         self
     }
 
-    /// Tries a failed renewal again after `period` instead of TTL × 2/15.
+    /// Tries a failed renewal again after `period` instead of TTL × 2/15 (more than zero:
+    /// [`start`](Self::start) checks). A period that reaches past the fence, `Duration::MAX`
+    /// for one, means no retry: the first renewal that fails loses the lease
+    /// ([`Ended::Lost`], the shutdown triggered) at once.
     ///
     /// ```
     /// use std::time::Duration;
@@ -141,8 +164,9 @@ impl LeaseKeeper {
     /// let keeper = LeaseKeeper::new(Duration::from_secs(15)).gate("worker", &worker);
     /// # drop(keeper);
     /// ```
-    pub fn gate(self, name: impl Into<String>, watchdog: &Watchdog) -> Self {
-        self.gate_heartbeat(name, watchdog.heartbeat())
+    pub fn gate(mut self, name: impl Into<String>, watchdog: &Watchdog) -> Self {
+        self.gates = self.gates.gate(name, watchdog);
+        self
     }
 
     /// Gates the renewals on the watchdog (or `Keepalives` key) that `heartbeat` belongs to,
@@ -159,10 +183,7 @@ impl LeaseKeeper {
     /// # drop(keeper);
     /// ```
     pub fn gate_heartbeat(mut self, name: impl Into<String>, heartbeat: Heartbeat) -> Self {
-        self.gates.push(Gate {
-            name: name.into(),
-            check: Check::Heartbeat(heartbeat),
-        });
+        self.gates = self.gates.gate_heartbeat(name, heartbeat);
         self
     }
 
@@ -186,10 +207,7 @@ impl LeaseKeeper {
     where
         F: FnMut() -> bool + Send + 'static,
     {
-        self.gates.push(Gate {
-            name: name.into(),
-            check: Check::Health(Box::new(healthy)),
-        });
+        self.gates = self.gates.gate_with(name, healthy);
         self
     }
 
@@ -199,16 +217,22 @@ impl LeaseKeeper {
     /// From then on the task renews every `renew_every` while every gate is healthy, and ends
     /// in one of the ways [`Ended`] lists:
     ///
-    /// 1. A gate fails: no renewal goes out from then on, the fence closes at once, and etcd
-    ///    expires the lease (and deletes every key attached to it) within the TTL of the last
-    ///    renewal. The shutdown is *not* triggered: like systemd's watchdog, the lease is how
-    ///    the cluster learns a node is wedged; what the wedged process does is its own affair.
+    /// 1. A gate fails (also while a renewal is in flight: the keeper stops waiting for it):
+    ///    no renewal goes out from then on, the fence closes at once, and etcd expires the
+    ///    lease (and deletes every key attached to it) within the TTL of the last renewal. The
+    ///    shutdown is *not* triggered: like systemd's watchdog, the lease is how the cluster
+    ///    learns a node is wedged; what the wedged process does is its own affair. But until
+    ///    the lease has surely lapsed (the answer to the last granted renewal + TTL; a renewal
+    ///    abandoned in flight counts as answered when it was abandoned), the task waits on the
+    ///    shutdown, and a drain in that time still revokes the lease at once, as in 4.
     /// 2. etcd answers a renewal with TTL 0 or "lease not found" (the lease was revoked from
     ///    outside, or expired): the fence closes and the shutdown is triggered.
     /// 3. No renewal is granted in time: a renewal that fails is tried again every
     ///    `retry_every` (one that timed out, at once), each try waiting at most until the
     ///    fence; when no try can go out before the fence, or the fence is reached, the fence
     ///    closes and the shutdown is triggered. So the trigger comes at the latest at the fence.
+    ///    An answer that arrives at the fence instant itself is too late: the fence has
+    ///    passed (work under it was cut off), and a closed fence never opens again.
     /// 4. The shutdown is triggered (a drain, a signal, [`Shutdown::trigger`]): the fence
     ///    closes and the lease is revoked at once, so etcd deletes its keys at once rather than
     ///    within the TTL. The drain waits for the revoke (up to its grace period), since it
@@ -239,7 +263,9 @@ impl LeaseKeeper {
     /// # Errors
     ///
     /// [`LeaseError::InvalidTtl`] or [`LeaseError::InvalidSchedule`] before any call;
-    /// [`LeaseError::TtlBelowMinimum`] when etcd granted another TTL (that lease is revoked);
+    /// [`LeaseError::TtlBelowMinimum`] when etcd granted more than asked (it raised a TTL
+    /// below its minimum), [`LeaseError::TtlShortened`] when it granted less (either lease is
+    /// revoked);
     /// [`LeaseError::TimedOut`] when etcd did not answer within `renew_every`;
     /// [`LeaseError::Unreachable`] or [`LeaseError::Server`] as the client reports them.
     ///
@@ -275,12 +301,14 @@ impl LeaseKeeper {
                     call: "grant",
                     after: wait,
                 })??;
-        if grant.ttl != schedule.ttl {
+        let (asked, granted) = (schedule.ttl, grant.ttl);
+        if granted != asked {
             // Documented: the lease we refuse is revoked, if etcd answers in time.
             let _ = timeout(wait, api.revoke(grant.id)).await;
-            return Err(LeaseError::TtlBelowMinimum {
-                asked: schedule.ttl,
-                granted: grant.ttl,
+            return Err(if granted > asked {
+                LeaseError::TtlBelowMinimum { asked, granted }
+            } else {
+                LeaseError::TtlShortened { asked, granted }
             });
         }
         let (state, watcher) = watch::channel(State {
@@ -295,14 +323,11 @@ impl LeaseKeeper {
             shutdown: shutdown.clone(),
             state,
             next_renewal: after(sent, schedule.renew_every),
+            held_until: after(Instant::now(), grant.ttl),
             last_error: None,
         };
         shutdown.spawn(TASK_NAME, task.run());
-        Ok(Lease {
-            id: grant.id,
-            schedule,
-            fence: Fence::new(watcher),
-        })
+        Ok(Lease::new(grant.id, schedule, Fence::new(watcher)))
     }
 }
 
@@ -315,278 +340,20 @@ impl fmt::Debug for LeaseKeeper {
     }
 }
 
-/// A lease granted and kept by a [`LeaseKeeper`]: its id (attach keys to it), its TTL, its
-/// [`Fence`], and how the keeping [`ended`](Self::ended).
-///
-/// Cheap to clone; dropping every clone does not stop the keeper (the [`Shutdown`] does).
-///
-/// ```
-/// use std::time::Duration;
-/// use deadlines::Shutdown;
-/// use deadlines_etcd::{LeaseKeeper, MemoryLeases};
-///
-/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-/// # async fn main() -> Result<(), deadlines_etcd::LeaseError> {
-/// let etcd = MemoryLeases::new();
-/// let lease = LeaseKeeper::new(Duration::from_secs(3)).start(etcd.clone(), &Shutdown::new()).await?;
-/// assert!(lease.fence().is_open());
-/// assert_eq!(lease.ended_now(), None);
-/// assert_eq!(etcd.time_to_live(lease.id()), Some(Duration::from_secs(3)));
-/// # Ok(())
-/// # }
-/// ```
-#[derive(Clone)]
-pub struct Lease {
-    id: i64,
-    schedule: Schedule,
-    fence: Fence,
-}
-
-impl Lease {
-    /// The lease's id, to attach keys to (etcd-client's `PutOptions::new().with_lease(id)`).
-    ///
-    /// ```
-    /// # use std::time::Duration;
-    /// # use deadlines::Shutdown;
-    /// # use deadlines_etcd::{LeaseKeeper, MemoryLeases};
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-    /// # async fn main() -> Result<(), deadlines_etcd::LeaseError> {
-    /// # let etcd = MemoryLeases::new();
-    /// let lease = LeaseKeeper::new(Duration::from_secs(3)).start(etcd.clone(), &Shutdown::new()).await?;
-    /// etcd.put("online/bob", "node-2", lease.id())?;
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn id(&self) -> i64 {
-        self.id
-    }
-
-    /// The TTL etcd granted (the one asked for: the keeper refuses another).
-    ///
-    /// ```
-    /// # use std::time::Duration;
-    /// # use deadlines::Shutdown;
-    /// # use deadlines_etcd::{LeaseKeeper, MemoryLeases};
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-    /// # async fn main() -> Result<(), deadlines_etcd::LeaseError> {
-    /// let lease = LeaseKeeper::new(Duration::from_secs(3)).start(MemoryLeases::new(), &Shutdown::new()).await?;
-    /// assert_eq!(lease.ttl(), Duration::from_secs(3));
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn ttl(&self) -> Duration {
-        self.schedule.ttl
-    }
-
-    /// The schedule the keeper runs on.
-    ///
-    /// ```
-    /// # use std::time::Duration;
-    /// # use deadlines::Shutdown;
-    /// # use deadlines_etcd::{LeaseKeeper, MemoryLeases};
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-    /// # async fn main() -> Result<(), deadlines_etcd::LeaseError> {
-    /// let lease = LeaseKeeper::new(Duration::from_secs(3)).start(MemoryLeases::new(), &Shutdown::new()).await?;
-    /// assert_eq!(lease.schedule().renew_every, Duration::from_secs(1));
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn schedule(&self) -> Schedule {
-        self.schedule
-    }
-
-    /// The lease's fence: open until the send time of the last granted renewal + TTL -
-    /// margin, closed at once when the keeper stops renewing.
-    ///
-    /// ```
-    /// # use std::time::Duration;
-    /// # use deadlines::Shutdown;
-    /// # use deadlines_etcd::{LeaseKeeper, MemoryLeases};
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-    /// # async fn main() -> Result<(), deadlines_etcd::LeaseError> {
-    /// let start = tokio::time::Instant::now();
-    /// let lease = LeaseKeeper::new(Duration::from_secs(3)).start(MemoryLeases::new(), &Shutdown::new()).await?;
-    /// assert_eq!(lease.fence().until() - start, Duration::from_secs(2)); // 3 s - a 1 s margin
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn fence(&self) -> &Fence {
-        &self.fence
-    }
-
-    /// How the keeping ended, if it has.
-    ///
-    /// ```
-    /// # use std::time::Duration;
-    /// # use deadlines::Shutdown;
-    /// # use deadlines_etcd::{LeaseKeeper, MemoryLeases};
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-    /// # async fn main() -> Result<(), deadlines_etcd::LeaseError> {
-    /// let lease = LeaseKeeper::new(Duration::from_secs(3)).start(MemoryLeases::new(), &Shutdown::new()).await?;
-    /// assert!(lease.ended_now().is_none(), "still renewing");
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn ended_now(&self) -> Option<Ended> {
-        self.fence.state().ended
-    }
-
-    /// Waits until the keeping ends, and says how. A keeper whose task was aborted (the
-    /// drain's grace period ran out during the revoke, or the runtime shut down) gives
-    /// [`Ended::Aborted`].
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use deadlines::{Shutdown, Watchdog};
-    /// use deadlines_etcd::{Ended, LeaseKeeper, MemoryLeases};
-    ///
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-    /// # async fn main() -> Result<(), deadlines_etcd::LeaseError> {
-    /// let start = tokio::time::Instant::now();
-    /// let worker = Watchdog::new(Duration::from_millis(2500)); // nobody beats it
-    /// let lease = LeaseKeeper::new(Duration::from_secs(3))
-    ///     .gate("worker", &worker)
-    ///     .start(MemoryLeases::new(), &Shutdown::new())
-    ///     .await?;
-    /// let Ended::Unhealthy { gate, at } = lease.ended().await else { panic!() };
-    /// assert_eq!((gate.as_str(), at - start), ("worker", Duration::from_millis(2500)));
-    /// # drop(worker);
-    /// # Ok(())
-    /// # }
-    /// ```
-    ///
-    /// # Cancel safety
-    ///
-    /// Cancel safe: it only watches.
-    pub async fn ended(&self) -> Ended {
-        let mut watcher = self.fence.watcher();
-        match watcher.wait_for(|state| state.ended.is_some()).await {
-            Ok(state) => state.ended.clone().unwrap_or(Ended::Aborted),
-            Err(_) => Ended::Aborted,
-        }
-    }
-}
-
-impl fmt::Debug for Lease {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Lease")
-            .field("id", &self.id)
-            .field("schedule", &self.schedule)
-            .field("fence", &self.fence)
-            .finish()
-    }
-}
-
-/// How a [`Lease`]'s keeping ended: what [`Lease::ended`] says.
-///
-/// ```
-/// use std::time::Duration;
-/// use deadlines::Shutdown;
-/// use deadlines_etcd::{Ended, LeaseError, LeaseKeeper, MemoryLeases};
-///
-/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-/// # async fn main() -> Result<(), LeaseError> {
-/// let etcd = MemoryLeases::new();
-/// let shutdown = Shutdown::new();
-/// let lease = LeaseKeeper::new(Duration::from_secs(3)).start(etcd.clone(), &shutdown).await?;
-/// etcd.revoke_now(lease.id()); // an operator, from outside
-/// let ended = lease.ended().await;
-/// assert!(matches!(ended, Ended::Lost { error: LeaseError::LeaseNotFound { .. }, .. }));
-/// assert!(shutdown.is_triggered());
-/// assert_eq!(ended.to_string(), format!("lease lost: etcd has no lease {:#x}: it expired or was revoked", lease.id()));
-/// # Ok(())
-/// # }
-/// ```
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum Ended {
-    /// The gate `gate` was not healthy at `at`: no renewal went out from then on, and etcd
-    /// expires the lease within its TTL. The shutdown was not triggered.
-    Unhealthy {
-        /// The gate's name, as given to `gate`, `gate_heartbeat` or `gate_with`.
-        gate: String,
-        /// When the keeper saw it.
-        at: Instant,
-    },
-    /// The lease is lost: etcd refused a renewal (`error` is [`LeaseError::LeaseNotFound`]),
-    /// or no renewal was granted in time (`error` is the last try's). The shutdown was
-    /// triggered at `at`.
-    Lost {
-        /// Why.
-        error: LeaseError,
-        /// When the keeper gave up and triggered the shutdown.
-        at: Instant,
-    },
-    /// The shutdown was triggered and the lease revoked: etcd deleted its keys at once.
-    Revoked {
-        /// When etcd confirmed the revoke.
-        at: Instant,
-    },
-    /// The shutdown was triggered but the revoke failed: etcd expires the lease within its
-    /// TTL instead.
-    RevokeFailed {
-        /// Why.
-        error: LeaseError,
-        /// When the revoke failed.
-        at: Instant,
-    },
-    /// The keeper's task was aborted before it ended otherwise (a drain's grace period ran
-    /// out, or the runtime shut down): etcd expires the lease within its TTL.
-    Aborted,
-}
-
-impl PartialEq for Ended {
-    /// Equal outcomes: errors compare by their message.
-    fn eq(&self, other: &Self) -> bool {
-        self.to_string() == other.to_string() && self.at() == other.at()
-    }
-}
-
-impl Ended {
-    /// When it ended (`None` for [`Aborted`](Self::Aborted)).
-    ///
-    /// ```
-    /// use deadlines_etcd::Ended;
-    ///
-    /// assert_eq!(Ended::Aborted.at(), None);
-    /// ```
-    pub fn at(&self) -> Option<Instant> {
-        match self {
-            Self::Unhealthy { at, .. }
-            | Self::Lost { at, .. }
-            | Self::Revoked { at }
-            | Self::RevokeFailed { at, .. } => Some(*at),
-            Self::Aborted => None,
-        }
-    }
-}
-
-impl fmt::Display for Ended {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Unhealthy { gate, .. } => {
-                write!(f, "lease renewals stopped: gate {gate:?} failed")
-            }
-            Self::Lost { error, .. } => write!(f, "lease lost: {error}"),
-            Self::Revoked { .. } => f.write_str("lease revoked on shutdown"),
-            Self::RevokeFailed { error, .. } => {
-                write!(f, "lease revoke on shutdown failed: {error}")
-            }
-            Self::Aborted => f.write_str("lease keeper aborted"),
-        }
-    }
-}
-
 /// The keeper's task: everything `run` needs.
 struct Task<A> {
     api: A,
     id: i64,
     schedule: Schedule,
-    gates: Vec<Gate>,
+    gates: Gates,
     shutdown: Shutdown,
     state: watch::Sender<State>,
     /// When the next renewal goes out (a retry's instant after a failure).
     next_renewal: Instant,
+    /// Until when etcd may still hold the lease, as far as the keeper can tell: the answer to
+    /// the last granted renewal + TTL (etcd handled it before it answered), or a renewal
+    /// abandoned unanswered + TTL (as if etcd handled it just then), whichever is later.
+    held_until: Instant,
     /// The error of the last failed try since the last granted renewal.
     last_error: Option<LeaseError>,
 }
@@ -606,30 +373,52 @@ enum Renewal {
 impl<A: LeaseApi> Task<A> {
     async fn run(mut self) {
         let token = self.shutdown.token();
-        let ended = loop {
+        let ended = self.keep(&token).await;
+        let unhealthy = matches!(ended, Ended::Unhealthy { .. });
+        self.publish(ended);
+        if unhealthy {
+            self.linger(&token).await;
+        }
+    }
+
+    /// Renews until the keeping ends, and says how.
+    async fn keep(&mut self, token: &CancellationToken) -> Ended {
+        loop {
             let now = Instant::now();
-            let gate_deadline = match judge(&mut self.gates, now) {
+            let gate_deadline = match self.gates.judge(now).map_err(str::to_owned) {
                 Ok(deadline) => deadline,
-                Err(gate) => break self.unhealthy(gate, now),
+                Err(gate) => return self.unhealthy(gate, now),
             };
             let fence = self.state.borrow().until;
             if now >= fence || self.next_renewal >= fence {
                 // No renewal was granted in time, or none can go out before the fence.
-                break self.lost(now);
+                return self.lost(now);
             }
             if now < self.next_renewal {
                 let wake = gate_deadline.map_or(self.next_renewal, |g| g.min(self.next_renewal));
                 tokio::select! {
                     biased;
-                    () = token.cancelled() => break self.revoke().await,
+                    () = token.cancelled() => return self.revoke().await,
                     () = sleep_until(wake) => continue,
                 }
             }
             // The send instant is read before the request goes out: the fence counts from it.
             let sent = now;
             let limit = after(sent, self.schedule.renew_every).min(fence);
-            match self.renew(sent, limit, gate_deadline, &token).await {
+            let renewal = self.renew(sent, limit, gate_deadline, token).await;
+            let now = Instant::now();
+            match renewal {
                 Ok(Renewal::Granted(ttl)) if !ttl.is_zero() => {
+                    self.held_until = self.held_until.max(after(now, ttl));
+                    if now >= fence {
+                        // Answered at the fence instant itself (the try's limit): too late,
+                        // the fence has passed and stays closed.
+                        self.last_error = Some(LeaseError::TimedOut {
+                            call: "keep-alive",
+                            after: now - sent,
+                        });
+                        return self.lost(now);
+                    }
                     self.state.send_modify(|state| {
                         state.until = self.schedule.fence_after(sent, ttl);
                     });
@@ -638,24 +427,26 @@ impl<A: LeaseApi> Task<A> {
                 }
                 Ok(Renewal::Granted(_)) | Ok(Renewal::Failed(LeaseError::LeaseNotFound { .. })) => {
                     self.last_error = Some(LeaseError::LeaseNotFound { id: self.id });
-                    break self.lost(Instant::now());
+                    return self.lost(now);
                 }
                 Ok(Renewal::Failed(error)) => {
-                    let now = Instant::now();
                     // A try that timed out is retried at once (on a new stream); an error
                     // after `retry_every`.
                     self.next_renewal = if matches!(error, LeaseError::TimedOut { .. }) {
+                        self.abandoned(now);
                         now
                     } else {
                         after(now, self.schedule.retry_every)
                     };
                     self.last_error = Some(error);
                 }
-                Err(Woken::Shutdown) => break self.revoke().await,
-                Err(Woken::Unhealthy(gate, at)) => break self.unhealthy(gate, at),
+                Err(Woken::Shutdown) => return self.revoke().await,
+                Err(Woken::Unhealthy(gate, at)) => {
+                    self.abandoned(at);
+                    return self.unhealthy(gate, at);
+                }
             }
-        };
-        self.state.send_modify(|state| state.ended = Some(ended));
+        }
     }
 
     /// One keep-alive round trip, waiting until `limit` at most, cut short by the shutdown
@@ -686,13 +477,36 @@ impl<A: LeaseApi> Task<A> {
                 }
                 () = sleep_until(gate_deadline.unwrap_or(far)) => {
                     let now = Instant::now();
-                    match judge(&mut self.gates, now) {
+                    match self.gates.judge(now) {
                         Ok(deadline) => gate_deadline = deadline,
-                        Err(gate) => return Err(Woken::Unhealthy(gate, now)),
+                        Err(gate) => return Err(Woken::Unhealthy(gate.to_owned(), now)),
                     }
                 }
             }
         }
+    }
+
+    /// A keep-alive was given up on unanswered at `at`: etcd may have handled it by then.
+    fn abandoned(&mut self, at: Instant) {
+        self.held_until = self.held_until.max(after(at, self.schedule.ttl));
+    }
+
+    /// After a gate failed: until the lease has surely lapsed, a triggered shutdown still
+    /// revokes it (its keys go at once, not a TTL later); then the task ends.
+    async fn linger(&mut self, token: &CancellationToken) {
+        tokio::select! {
+            () = token.cancelled() => {}
+            () = sleep_until(self.held_until) => return,
+        }
+        // Woken by the shutdown in the same poll as the lapse: nothing left to revoke.
+        if Instant::now() < self.held_until {
+            let ended = self.revoke().await;
+            self.publish(ended);
+        }
+    }
+
+    fn publish(&self, ended: Ended) {
+        self.state.send_modify(|state| state.ended = Some(ended));
     }
 
     fn close_fence(&self, now: Instant) {

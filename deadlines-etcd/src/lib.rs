@@ -10,23 +10,24 @@
 //!
 //! | item | what it is for |
 //! |---|---|
-//! | [`LeaseKeeper`] | grants a lease and renews it every TTL/3 while its gates ([`Watchdog`](deadlines::Watchdog)s, [`Heartbeat`](deadlines::Heartbeat)s, health checks) are healthy; revokes it when the [`Shutdown`](deadlines::Shutdown) is triggered; triggers the shutdown when the lease is lost |
+//! | [`LeaseKeeper`] | grants a lease and renews it every TTL/3 while its gates (a [`Gates`](deadlines::Gates) set: [`Watchdog`](deadlines::Watchdog)s, [`Heartbeat`](deadlines::Heartbeat)s, health checks) are healthy; revokes it when the [`Shutdown`](deadlines::Shutdown) is triggered; triggers the shutdown when the lease is lost |
 //! | [`Lease`] | the granted lease: its id (attach keys to it), its [`Fence`], how the keeping [`Ended`] |
 //! | [`Fence`], [`Fenced`] | until when the lease is surely held (send time of the last granted renewal + TTL - margin), and work cut off when that passes |
 //! | [`Schedule`] | TTL, renew period, margin and retry period, and why the defaults are what they are |
-//! | [`LeaseError`] | an unreachable endpoint, a TTL below etcd's minimum, a lease etcd no longer has, a call that timed out |
+//! | [`LeaseError`] | an unreachable endpoint, a TTL other than asked (below etcd's minimum), a lease etcd no longer has, a call that timed out |
 //! | [`LeaseApi`], `EtcdLeases`, [`MemoryLeases`] | the three lease calls the keeper makes; on `etcd-client` (feature `etcd`); in memory on Tokio time, for tests |
 //!
 //! ```text
 //! TTL 3 s (renew every 1 s, margin 1 s); the gate "worker" is a Watchdog the worker beats
 //!
-//! time (s)    0        1        2        2.5                4.5    5.0
-//! worker      beats ............... wedged at 2.0, the gate fails at 2.5
-//! renewals    grant    sent     sent     none from 2.5
-//! fence       until 2  until 3  until 4  closed at 2.5: leader-only work cut off
+//! time (s)    0        1        2        2.4                4.5    5.0
+//! worker      beats every 100 ms ... last beat at 1.9 (wedged), the gate fails at 2.4
+//! renewals    grant    sent     sent     none from 2.4
+//! fence       until 2  until 3  until 4  closed at 2.4: leader-only work cut off
 //! etcd                                   lease expires at 2 + 3 = 5.0 (its lessor deletes the
 //!                                        keys within 500 ms after), unless renewed
-//! shutdown    drain at any time: the fence closes, the lease is revoked, the keys go at once
+//! shutdown    drain at any time before 5.0, the wedge's lapse too: the fence closes, the
+//!             lease is revoked, the keys go at once
 //! ```
 //!
 //! # Features
@@ -89,8 +90,8 @@ mod error;
 #[cfg(feature = "etcd")]
 mod etcd;
 mod fence;
-mod gate;
 mod keeper;
+mod lease;
 mod memory;
 mod schedule;
 
@@ -99,6 +100,7 @@ pub use error::{LeaseError, Source};
 #[cfg(feature = "etcd")]
 pub use etcd::EtcdLeases;
 pub use fence::{Fence, FenceClosed, Fenced};
-pub use keeper::{Ended, Lease, LeaseKeeper, TASK_NAME};
+pub use keeper::{LeaseKeeper, TASK_NAME};
+pub use lease::{Ended, Lease};
 pub use memory::{CallKind, MemoryCall, MemoryLeases};
 pub use schedule::Schedule;

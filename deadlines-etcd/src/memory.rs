@@ -96,6 +96,22 @@ pub struct MemoryCall {
 }
 
 /// Which lease call a [`MemoryCall`] was.
+///
+/// ```
+/// use std::time::Duration;
+/// use deadlines_etcd::{CallKind, LeaseApi, MemoryLeases};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> Result<(), deadlines_etcd::LeaseError> {
+/// let mut etcd = MemoryLeases::new();
+/// let lease = etcd.grant(Duration::from_secs(3)).await?;
+/// etcd.revoke(lease.id).await?;
+/// let kinds: Vec<CallKind> = etcd.calls().iter().map(|call| call.kind).collect();
+/// assert_eq!(kinds, [CallKind::Grant, CallKind::Revoke]);
+/// assert_eq!(format!("{:?}", CallKind::KeepAlive), "KeepAlive");
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallKind {
     /// `grant`.

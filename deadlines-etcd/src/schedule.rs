@@ -10,6 +10,11 @@ use crate::error::LeaseError;
 const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
 
 /// `now + d`, saturated to `now + 30 years` so that no `Duration` panics.
+///
+/// The one copy in this crate of `deadlines`' private `clock::saturating_after` (same cap,
+/// same reason): `deadlines` keeps its clock arithmetic private, and exposes no "instant
+/// plus a duration, saturated" for a given instant (`Deadline::after` counts from now), so
+/// the keeper's schedule, its task and the in-memory lessor share this one.
 pub(crate) fn after(now: Instant, d: Duration) -> Instant {
     now + d.min(FAR_FUTURE)
 }

@@ -11,7 +11,8 @@ use std::time::Duration;
 use common::ms;
 use deadlines::{Shutdown, Watchdog};
 use deadlines_etcd::{
-    CallKind, Ended, FenceClosed, Lease, LeaseError, LeaseKeeper, MemoryLeases, Schedule,
+    CallKind, Ended, FenceClosed, Grant, Lease, LeaseApi, LeaseError, LeaseKeeper, MemoryLeases,
+    Schedule,
 };
 use tokio::time::{Instant, sleep_until};
 
@@ -402,6 +403,297 @@ async fn the_defaults_are_the_documented_fractions() {
     assert_eq!(schedule.fence_after(now, ms(1000)), now, "saturates");
 }
 
+/// The calls handled, as (kind, instant from `start`).
+fn calls(etcd: &MemoryLeases, start: Instant) -> Vec<(CallKind, Duration)> {
+    etcd.calls()
+        .iter()
+        .map(|call| (call.kind, call.at - start))
+        .collect()
+}
+
+/// A keeper gated on a watchdog nobody beats, failing at 2.5 s after renewals at 1 and 2 s
+/// (the last holds the lease until 5 s), drained at `drain_at`: how the keeping ended then,
+/// the calls etcd handled, and the tasks the drain saw finish.
+async fn drain_after_a_failed_gate(
+    drain_at: Duration,
+) -> (Ended, Vec<(CallKind, Duration)>, Vec<String>) {
+    let start = Instant::now();
+    let etcd = MemoryLeases::new();
+    let worker = Watchdog::new(ms(2500));
+    let (lease, shutdown) = start_with(&etcd, LeaseKeeper::new(TTL).gate("worker", &worker)).await;
+    etcd.put("online/alice", "n1", lease.id()).unwrap();
+    let unhealthy = Ended::Unhealthy {
+        gate: "worker".into(),
+        at: start + ms(2500),
+    };
+    assert_eq!(lease.ended().await, unhealthy);
+    sleep_until(start + drain_at).await;
+    let held = etcd.get("online/alice").is_some();
+    assert_eq!(
+        held,
+        drain_at < ms(5000),
+        "held until 5 s by the renewal sent at 2 s"
+    );
+    let report = shutdown.drain(ms(500)).await;
+    assert_eq!(etcd.get("online/alice"), None);
+    assert!(!lease.fence().is_open());
+    drop(worker);
+    let ended = lease.ended_now().expect("ended");
+    (ended, calls(&etcd, start), report.finished)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_drain_after_a_failed_gate_still_revokes_while_the_lease_can_be_held() {
+    let start = Instant::now();
+    let (ended, calls, finished) = drain_after_a_failed_gate(ms(3000)).await;
+    assert_eq!(
+        finished,
+        ["lease keeper"],
+        "the drain waited for the revoke"
+    );
+    assert_eq!(
+        ended,
+        Ended::Revoked {
+            at: start + ms(3000)
+        }
+    );
+    assert_eq!(
+        calls.last(),
+        Some(&(CallKind::Revoke, ms(3000))),
+        "the keys went at 3 s, not at 5 s"
+    );
+    // The last instant the lease may still be held: a drain then still revokes.
+    let start = Instant::now();
+    let (ended, calls, _) = drain_after_a_failed_gate(ms(4999)).await;
+    assert_eq!(
+        ended,
+        Ended::Revoked {
+            at: start + ms(4999)
+        }
+    );
+    assert_eq!(calls.last(), Some(&(CallKind::Revoke, ms(4999))));
+}
+
+#[tokio::test(start_paused = true)]
+async fn once_the_lease_has_lapsed_a_failed_gates_keeper_ends_and_revokes_nothing() {
+    for drain_at in [ms(5000), ms(8000)] {
+        let (ended, calls, finished) = drain_after_a_failed_gate(drain_at).await;
+        if drain_at > ms(5000) {
+            assert!(
+                finished.is_empty(),
+                "the keeper's task ended at 5 s, before the drain"
+            );
+        }
+        assert!(matches!(ended, Ended::Unhealthy { .. }), "{ended}");
+        assert_eq!(
+            calls.iter().map(|call| call.0).collect::<Vec<_>>(),
+            [CallKind::Grant, CallKind::KeepAlive, CallKind::KeepAlive],
+            "no revoke"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_wait_after_a_failed_gate_counts_from_the_answer_not_the_send() {
+    let start = Instant::now();
+    let etcd = MemoryLeases::new();
+    let worker = Watchdog::new(ms(2500));
+    let (lease, shutdown) = start_with(&etcd, LeaseKeeper::new(TTL).gate("worker", &worker)).await;
+    etcd.put("online/alice", "n1", lease.id()).unwrap();
+    etcd.set_latency(ms(300)); // renewals sent at 1 and 2 s, handled at 1.3 and 2.3 s
+    lease.ended().await;
+    assert_eq!(renewals(&etcd, start), [ms(1300), ms(2300)]);
+    // Past the last send + TTL (5 s), before etcd's handling + TTL (5.3 s): still held.
+    sleep_until(start + ms(5100)).await;
+    assert!(etcd.get("online/alice").is_some());
+    etcd.set_latency(Duration::ZERO);
+    shutdown.drain(ms(500)).await;
+    assert_eq!(
+        lease.ended_now(),
+        Some(Ended::Revoked {
+            at: start + ms(5100)
+        })
+    );
+    assert_eq!(etcd.get("online/alice"), None);
+    drop(worker);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_shutdown_while_a_keep_alive_is_in_flight_revokes_at_once() {
+    let start = Instant::now();
+    let etcd = MemoryLeases::new();
+    let (lease, shutdown) = start_keeper(&etcd).await;
+    etcd.set_latency(ms(300)); // the renewal sent at 1 s would be handled at 1.3 s
+    sleep_until(start + ms(1100)).await;
+    shutdown.trigger();
+    assert_eq!(
+        lease.ended().await,
+        Ended::Revoked {
+            at: start + ms(1400)
+        }
+    );
+    assert_eq!(
+        lease.fence().until() - start,
+        ms(1100),
+        "closed at the trigger"
+    );
+    assert_eq!(
+        calls(&etcd, start),
+        [(CallKind::Grant, ms(0)), (CallKind::Revoke, ms(1400))],
+        "the keep-alive in flight was dropped, the revoke went out at 1.1 s"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_gate_failing_while_a_keep_alive_is_in_flight_ends_the_keeping_at_once() {
+    let start = Instant::now();
+    let etcd = MemoryLeases::new();
+    let worker = Watchdog::new(ms(1100)); // fails at 1.1 s
+    let (lease, shutdown) = start_with(&etcd, LeaseKeeper::new(TTL).gate("worker", &worker)).await;
+    etcd.set_latency(ms(300)); // the renewal sent at 1 s would be handled at 1.3 s
+    let ended = lease.ended().await;
+    assert_eq!(
+        ended,
+        Ended::Unhealthy {
+            gate: "worker".into(),
+            at: start + ms(1100)
+        }
+    );
+    assert_eq!(lease.fence().until() - start, ms(1100));
+    assert!(!shutdown.is_triggered());
+    assert_eq!(
+        calls(&etcd, start),
+        [(CallKind::Grant, ms(0))],
+        "dropped in flight"
+    );
+    // The abandoned keep-alive counts as handled at 1.1 s, so a drain until 4.1 s still tries
+    // to revoke; here etcd never got it and the lease lapsed at 3 s.
+    sleep_until(start + ms(3500)).await;
+    etcd.set_latency(Duration::ZERO);
+    shutdown.drain(ms(500)).await;
+    let Some(Ended::RevokeFailed { error, at }) = lease.ended_now() else {
+        panic!("{:?}", lease.ended_now())
+    };
+    assert!(matches!(error, LeaseError::LeaseNotFound { .. }), "{error}");
+    assert_eq!(at - start, ms(3500));
+    drop(worker);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_renewal_answered_at_the_fence_instant_is_too_late_and_one_a_millisecond_sooner_is_not() {
+    // Answered a millisecond before the fence (2 s): granted, the fence moves to 3 s.
+    let start = Instant::now();
+    let etcd = MemoryLeases::new();
+    let (lease, shutdown) = start_keeper(&etcd).await;
+    etcd.set_latency(ms(999));
+    sleep_until(start + ms(2500)).await;
+    assert_eq!(renewals(&etcd, start), [ms(1999)]);
+    assert_eq!(lease.fence().until() - start, ms(3000));
+    assert!(!shutdown.is_triggered());
+
+    // Answered at the fence itself, or within its millisecond (the timer wheel rounds the
+    // latency's end up to it): too late. The lease is lost, the fence stays where it closed.
+    for latency in [Duration::from_millis(1000), Duration::from_micros(999_500)] {
+        let start = Instant::now();
+        let etcd = MemoryLeases::new();
+        let (lease, shutdown) = start_keeper(&etcd).await;
+        etcd.set_latency(latency);
+        tokio::time::timeout(ms(10_000), shutdown.triggered())
+            .await
+            .expect("the lease is lost at the fence");
+        assert_eq!(renewals(&etcd, start), [ms(2000)], "{latency:?}");
+        let Some(Ended::Lost { error, at }) = lease.ended_now() else {
+            panic!("{:?}", lease.ended_now())
+        };
+        assert_eq!(at - start, ms(2000));
+        assert!(
+            matches!(error, LeaseError::TimedOut { call: "keep-alive", after } if after == ms(1000)),
+            "{error}"
+        );
+        assert_eq!(lease.fence().until() - start, ms(2000));
+        assert_eq!(
+            etcd.time_to_live(lease.id()),
+            Some(ms(3000)),
+            "etcd did renew it"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn duration_max_periods_are_refused_or_mean_never() {
+    let etcd = MemoryLeases::new();
+    for keeper in [
+        LeaseKeeper::new(TTL).margin(Duration::MAX),
+        LeaseKeeper::new(TTL).renew_every(Duration::MAX),
+    ] {
+        let error = keeper
+            .start(etcd.clone(), &Shutdown::new())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, LeaseError::InvalidSchedule { .. }),
+            "{error}"
+        );
+    }
+    assert!(etcd.calls().is_empty());
+
+    // `retry_every(Duration::MAX)`: a failed renewal is never retried, so the first failure
+    // leaves no try before the fence: the lease is lost then.
+    let start = Instant::now();
+    let keeper = LeaseKeeper::new(TTL).retry_every(Duration::MAX);
+    let (lease, shutdown) = start_with(&etcd, keeper).await;
+    sleep_until(start + ms(500)).await;
+    etcd.set_down(true);
+    shutdown.triggered().await;
+    assert_eq!(renewals(&etcd, start), [ms(1000)]);
+    let Some(Ended::Lost { error, at }) = lease.ended_now() else {
+        panic!("{:?}", lease.ended_now())
+    };
+    assert!(matches!(error, LeaseError::Unreachable(_)), "{error}");
+    assert_eq!(at - start, ms(1000));
+}
+
+/// A server that grants a second less than asked (etcd never does).
+struct Shortening(MemoryLeases);
+
+impl LeaseApi for Shortening {
+    async fn grant(&mut self, ttl: Duration) -> Result<Grant, LeaseError> {
+        let grant = self.0.grant(ttl).await?;
+        Ok(Grant {
+            ttl: grant.ttl.saturating_sub(ms(1000)),
+            ..grant
+        })
+    }
+
+    async fn keep_alive(&mut self, id: i64) -> Result<Duration, LeaseError> {
+        self.0.keep_alive(id).await
+    }
+
+    async fn revoke(&mut self, id: i64) -> Result<(), LeaseError> {
+        self.0.revoke(id).await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_shorter_ttl_than_asked_is_refused_with_its_own_error_and_the_lease_revoked() {
+    let etcd = MemoryLeases::new();
+    let error = LeaseKeeper::new(TTL)
+        .start(Shortening(etcd.clone()), &Shutdown::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, LeaseError::TtlShortened { asked, granted } if asked == TTL && granted == ms(2000)),
+        "{error}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "the server granted a 2s lease where 3s was asked: the keeper's renewals and fence are \
+         computed for the TTL asked"
+    );
+    let kinds: Vec<CallKind> = etcd.calls().iter().map(|call| call.kind).collect();
+    assert_eq!(kinds, [CallKind::Grant, CallKind::Revoke]);
+}
+
 #[test]
 fn every_public_type_has_debug() {
     fn debug<T: std::fmt::Debug>() {}
@@ -416,6 +708,7 @@ fn every_public_type_has_debug() {
     debug::<Schedule>();
     debug::<deadlines_etcd::Grant>();
     debug::<deadlines_etcd::MemoryCall>();
+    debug::<CallKind>();
     let keeper = LeaseKeeper::new(TTL).gate_with("disk", || true);
     assert!(format!("{keeper:?}").contains("disk"));
 }
