@@ -22,8 +22,9 @@
 //! 4. stops the wedged `a` with SIGTERM, and ends.
 //!
 //! Run: `cargo run -p deadlines-etcd --features etcd --example online_users` (needs `PROTOC`,
-//! see the README; ends by itself in about 8 s, half a second of it starting etcd). `tests/online_users_example.rs` runs it
-//! against an etcd of its own and checks each user's fate from etcd's own watch.
+//! see the README; ends by itself in about 8 s, half a second of it starting etcd: the runs
+//! in `docs/cluster.md`, "Measured here"). `tests/online_users_example.rs` runs it against an
+//! etcd of its own and checks each user's fate from etcd's own watch.
 //!
 //! Output: the nodes' lines start with `node <name>:`, the demo's with `demo at <ms> ms:`:
 //!
