@@ -17,10 +17,18 @@ use tokio::time::Instant;
 const TTL: Duration = Duration::from_secs(3);
 const RENEW: Duration = Duration::from_secs(1);
 const WORKER_TIMEOUT: Duration = Duration::from_millis(500);
-/// etcd's lessor looks for expired leases every 500 ms; the bound is TTL + 1 s.
-const LESSOR: Duration = Duration::from_secs(1);
+/// etcd's lessor looks for expired leases every 500 ms (`runLoop` in etcd's
+/// `server/lease/lessor.go`), so it deletes a lapsed lease's keys up to this late.
+const LESSOR: Duration = Duration::from_millis(500);
 /// How late a loaded 2-core machine may start the demo, run a task or deliver a watch event.
 const SLACK: Duration = Duration::from_millis(250);
+/// A revoke is one round trip to etcd: far less than this, which is far less than a lapse.
+const REVOKE_WITHIN: Duration = Duration::from_millis(500);
+/// What the demo must take (it takes about 8 s; `docs/cluster.md` has the runs).
+const DEMO_WITHIN: Duration = Duration::from_secs(30);
+/// When the test stops waiting for the demo: well past `DEMO_WITHIN`, so that a slow demo
+/// fails the `DEMO_WITHIN` check with its output rather than this time-out.
+const KILL_AFTER: Duration = Duration::from_secs(60);
 
 /// Builds the example with the cargo that runs this test (a target filter such as
 /// `--test online_users_example` builds no example), in the profile of this test's directory.
@@ -106,8 +114,8 @@ async fn each_users_fate_in_etcd_follows_their_nodes_wedge_sigkill_and_sigterm()
         }
     };
     let output = tokio::select! {
-        output = tokio::time::timeout(Duration::from_secs(30), demo) => {
-            output.expect("the demo ends within 30 s").expect("the demo's thread")
+        output = tokio::time::timeout(KILL_AFTER, demo) => {
+            output.expect("the demo ends by itself").expect("the demo's thread")
         }
         () = watching => panic!("the watch ended"),
     };
@@ -119,7 +127,7 @@ async fn each_users_fate_in_etcd_follows_their_nodes_wedge_sigkill_and_sigterm()
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(elapsed < Duration::from_secs(30), "took {elapsed:?}");
+    assert!(elapsed < DEMO_WITHIN, "took {elapsed:?}\n{stdout}");
     assert!(
         stdout.contains(&format!(
             "(TTL {TTL:?}, renewed every {RENEW:?} while the worker is healthy)"
@@ -150,8 +158,13 @@ async fn each_users_fate_in_etcd_follows_their_nodes_wedge_sigkill_and_sigterm()
     };
     let report = format!("{fates:#?}\n{stdout}");
 
-    // Node a wedged: its users go when the lease lapses, within the gate's timeout + TTL + 1 s
-    // of the wedge, and no sooner than TTL - one renew period after it (no revoke: a lapse).
+    // Each lapse is bounded by what etcd guarantees: no sooner than the last granted
+    // renewal + TTL, and no later than that + the lessor's 500 ms check (+ SLACK). The last
+    // renewal came at most one renew period before the node stopped renewing (a wedge: when
+    // the gate failed, the worker's timeout after the wedge; a SIGKILL: at once).
+    //
+    // Node a wedged: its users go when the lease lapses, no sooner than TTL - one renew period
+    // after the wedge (no revoke: a lapse).
     for user in ["alice", "bob"] {
         let fate = fate(user);
         assert_eq!(fate.put.len(), 1, "{user}\n{report}");
@@ -172,7 +185,7 @@ async fn each_users_fate_in_etcd_follows_their_nodes_wedge_sigkill_and_sigterm()
         );
     }
     // Node b, healthy meanwhile, kept carol and dave until it was killed; then they went
-    // within TTL + 1 s of the SIGKILL, and not at once.
+    // within TTL + the lessor's check of the SIGKILL, and not at once.
     for user in ["carol", "dave"] {
         let fate = fate(user);
         assert_eq!(fate.put.len(), 1, "{user}\n{report}");
@@ -191,14 +204,22 @@ async fn each_users_fate_in_etcd_follows_their_nodes_wedge_sigkill_and_sigterm()
             deleted - sigkill
         );
     }
-    // Node b again, stopped with SIGTERM: erin went at once (the revoke).
+    // Node b again, restarted after the SIGKILL and stopped with SIGTERM: erin, put once on
+    // it in between, went at once (the revoke).
     let erin = fate("erin");
-    assert_eq!(erin.put[0].1, "b", "{report}");
+    let [(put, ref node)] = erin.put[..] else {
+        panic!("erin put {:?}\n{report}", erin.put)
+    };
+    assert_eq!(node, "b", "{report}");
+    assert!(
+        put >= sigkill && put <= sigterm + SLACK,
+        "erin put at {put:?}, not between the SIGKILL and the SIGTERM\n{report}"
+    );
     let [deleted] = erin.deleted[..] else {
         panic!("erin deleted {:?}\n{report}", erin.deleted)
     };
     assert!(
-        deleted >= sigterm && deleted <= sigterm + Duration::from_millis(500) + SLACK,
+        deleted >= sigterm && deleted <= sigterm + REVOKE_WITHIN + SLACK,
         "erin went {:?} after the SIGTERM\n{report}",
         deleted.saturating_sub(sigterm)
     );
