@@ -4,22 +4,17 @@
 //! (The stream adapters and `Shutdown`/`TaskSet` have their own such tests in
 //! `stream_api.rs` and `shutdown_api.rs`; `IdleIo` has its below.)
 
+mod common;
+
 use std::future::Future;
 use std::pin::pin;
 use std::task::Poll;
 use std::time::Duration;
 
+use common::paused_runtime;
 use deadlines::{Deadline, Keepalives, Watchdog};
 use futures_util::{FutureExt, StreamExt};
 use tokio::time::{Instant, advance};
-
-fn paused_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap()
-}
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)

@@ -69,11 +69,7 @@ impl Model {
 }
 
 fn run(ops: Vec<Op>, initial: u64) -> Result<(), TestCaseError> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap();
+    let rt = common::paused_runtime();
     rt.block_on(async move {
         let start = Instant::now();
         let at = |t: u64| {

@@ -6,11 +6,14 @@
 //! same. All instants are whole milliseconds.
 #![cfg(feature = "io")]
 
+mod common;
+
 use std::future::poll_fn;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use common::paused_runtime;
 use deadlines::io::{IdleEvent, IdleIo, IdleKind};
 use futures_core::Stream;
 use proptest::prelude::*;
@@ -447,14 +450,6 @@ fn case() -> impl Strategy<Value = Case> {
                 end,
             }
         })
-}
-
-fn paused_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap()
 }
 
 proptest! {

@@ -239,11 +239,7 @@ fn slots_of(set: &Keepalives<u8>) -> usize {
 }
 
 fn run(ops: Vec<Op>) -> Result<Seen, TestCaseError> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap();
+    let rt = common::paused_runtime();
     rt.block_on(async move {
         let start = Instant::now();
         let (waker, wakes) = counting_waker();

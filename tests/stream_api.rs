@@ -284,11 +284,7 @@ fn adapters_built_outside_a_runtime_keep_their_timelines_inside_one() {
     let (throttle_feed, source) = fed::<char>();
     let throttled = source.throttle_with(ms(100)).trailing(true);
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap();
+    let runtime = common::paused_runtime();
     runtime.block_on(async move {
         let start = Instant::now();
         // The sources are fed from tasks of their own, at instants that never coincide

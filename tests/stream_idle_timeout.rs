@@ -160,11 +160,7 @@ async fn a_source_that_uses_up_the_coop_budget_cannot_starve_the_timeout() {
 
 fn elapsed() -> Elapsed {
     // `Elapsed` has no public constructor: take one from a stream.
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap();
+    let rt = common::paused_runtime();
     rt.block_on(async {
         let silent = futures_util::stream::pending::<char>().idle_timeout(Duration::ZERO);
         let mut silent = std::pin::pin!(silent);

@@ -177,11 +177,7 @@ fn run(
     ops: Vec<Op>,
     build: impl FnOnce(Fed<u32>) -> Watched,
 ) -> Result<(), TestCaseError> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap();
+    let rt = common::paused_runtime();
     rt.block_on(async move {
         let (feed, source) = fed();
         let mut adapter = StreamProbe::new(build(source));

@@ -154,11 +154,7 @@ fn run<S: Stream<Item = u32>>(
     case: &Case,
     adapter: impl FnOnce(Instant) -> S,
 ) -> (Vec<(u64, u32)>, Option<u64>) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap();
+    let rt = common::paused_runtime();
     rt.block_on(async {
         let start = Instant::now();
         let recorded = record(

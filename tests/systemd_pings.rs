@@ -512,11 +512,7 @@ fn a_pinger_is_built_without_a_runtime_and_runs_in_one() {
     let systemd = Systemd::bind("no-runtime");
     let worker = Watchdog::new(ms(700));
     let pinger = notifier(&systemd).pinger(ms(1000)).gate("worker", &worker);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap();
+    let runtime = common::paused_runtime();
     let start = runtime.block_on(async { Instant::now() });
     let silenced = runtime.block_on(pinger);
     let Silenced::Unhealthy { at, .. } = silenced else {

@@ -138,11 +138,7 @@ impl Model {
 }
 
 fn run(timeout: u64, ops: Vec<Op>) -> Result<(), TestCaseError> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap();
+    let rt = common::paused_runtime();
     rt.block_on(async move {
         let start = Instant::now();
         let mut model = Model {

@@ -63,6 +63,16 @@ impl<F: Future> Probe<F> {
     }
 }
 
+/// A current-thread runtime with its clock paused, for tests that drive one by hand
+/// (`block_on` per proptest case, or a runtime built after a primitive).
+pub fn paused_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap()
+}
+
 pub fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
