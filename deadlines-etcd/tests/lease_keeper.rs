@@ -313,22 +313,16 @@ async fn invalid_ttls_and_schedules_are_refused_before_any_call() {
             "{error}"
         );
     }
-    for keeper in [
-        LeaseKeeper::new(TTL).margin(TTL),
-        LeaseKeeper::new(TTL).renew_every(ms(2000)),
-        LeaseKeeper::new(TTL).renew_every(Duration::ZERO),
-        LeaseKeeper::new(TTL).retry_every(Duration::ZERO),
-    ] {
-        let error = keeper
-            .start(etcd.clone(), &Shutdown::new())
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(error, LeaseError::InvalidSchedule { .. }),
-            "{error}"
-        );
-    }
-    assert!(etcd.calls().is_empty());
+    refused(
+        &etcd,
+        [
+            LeaseKeeper::new(TTL).margin(TTL),
+            LeaseKeeper::new(TTL).renew_every(ms(2000)),
+            LeaseKeeper::new(TTL).renew_every(Duration::ZERO),
+            LeaseKeeper::new(TTL).retry_every(Duration::ZERO),
+        ],
+    )
+    .await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -622,20 +616,14 @@ async fn a_renewal_answered_at_the_fence_instant_is_too_late_and_one_a_milliseco
 #[tokio::test(start_paused = true)]
 async fn duration_max_periods_are_refused_or_mean_never() {
     let etcd = MemoryLeases::new();
-    for keeper in [
-        LeaseKeeper::new(TTL).margin(Duration::MAX),
-        LeaseKeeper::new(TTL).renew_every(Duration::MAX),
-    ] {
-        let error = keeper
-            .start(etcd.clone(), &Shutdown::new())
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(error, LeaseError::InvalidSchedule { .. }),
-            "{error}"
-        );
-    }
-    assert!(etcd.calls().is_empty());
+    refused(
+        &etcd,
+        [
+            LeaseKeeper::new(TTL).margin(Duration::MAX),
+            LeaseKeeper::new(TTL).renew_every(Duration::MAX),
+        ],
+    )
+    .await;
 
     // `retry_every(Duration::MAX)`: a failed renewal is never retried, so the first failure
     // leaves no try before the fence: the lease is lost then.
@@ -711,4 +699,19 @@ fn every_public_type_has_debug() {
     debug::<CallKind>();
     let keeper = LeaseKeeper::new(TTL).gate_with("disk", || true);
     assert!(format!("{keeper:?}").contains("disk"));
+}
+
+/// Each keeper's `start` fails with `InvalidSchedule` before it calls etcd.
+async fn refused(etcd: &MemoryLeases, keepers: impl IntoIterator<Item = LeaseKeeper>) {
+    for keeper in keepers {
+        let error = keeper
+            .start(etcd.clone(), &Shutdown::new())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, LeaseError::InvalidSchedule { .. }),
+            "{error}"
+        );
+    }
+    assert!(etcd.calls().is_empty());
 }
