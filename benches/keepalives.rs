@@ -13,7 +13,8 @@
 //!   8-byte word per key. In every case the set's (or queue's, or array's) per-key state is
 //!   touched in a shuffled order.
 //! - `keepalives_insert/...`: inserting all N keys into an empty set (time per key). At 10^7,
-//!   this group and the next two time ours only.
+//!   this group and the next two time ours only. `{ours,delay_queue}_foldhash/N` (to 10^6):
+//!   the same pair with one fast hasher, foldhash, on both sides instead of std's SipHash.
 //! - `keepalives_remove/...`: removing all N keys (time per key). At 10^7: removing 10^6 of
 //!   the set's keys, put back untimed after each iteration (time per key removed).
 //! - `keepalives_expire/...`: every key due at once, on a paused clock: the time to yield
@@ -120,6 +121,8 @@ fn ours(keys: &[u64]) -> Keepalives<u64> {
 }
 
 type Baseline = (DelayQueue<u64>, HashMap<u64, delay_queue::Key>);
+type FastHash = foldhash::fast::RandomState;
+type FastBaseline = (DelayQueue<u64>, HashMap<u64, delay_queue::Key, FastHash>);
 
 fn baseline(keys: &[u64]) -> Baseline {
     let mut queue = DelayQueue::new();
@@ -320,10 +323,12 @@ fn per_key<'a>(
 }
 
 /// Times `work` over a fresh set of each kind per sample, per key, inside the runtime the
-/// caller entered.
+/// caller entered; `ids` names ours and the baseline.
+#[allow(clippy::too_many_arguments)]
 fn per_key_group<A, B>(
     c: &mut Criterion,
     name: &str,
+    ids: [&str; 2],
     setup_ours: impl Fn(&[u64]) -> A,
     work_ours: impl Fn(&mut A, &[u64]),
     setup_baseline: impl Fn(&[u64]) -> B,
@@ -334,7 +339,7 @@ fn per_key_group<A, B>(
     for &n in sizes {
         let keys = shuffled(n);
         group.throughput(Throughput::Elements(n as u64));
-        group.bench_with_input(BenchmarkId::new("ours", n), &keys, |b, keys| {
+        group.bench_with_input(BenchmarkId::new(ids[0], n), &keys, |b, keys| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
@@ -353,7 +358,7 @@ fn per_key_group<A, B>(
         if n > 1_000_000 {
             continue;
         }
-        group.bench_with_input(BenchmarkId::new("delay_queue", n), &keys, |b, keys| {
+        group.bench_with_input(BenchmarkId::new(ids[1], n), &keys, |b, keys| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
@@ -376,6 +381,7 @@ fn insert(c: &mut Criterion) {
     per_key_group(
         c,
         "keepalives_insert",
+        ["ours", "delay_queue"],
         |_| Keepalives::new(TIMEOUT),
         |set, keys| {
             for &key in keys {
@@ -390,6 +396,27 @@ fn insert(c: &mut Criterion) {
         },
         &SIZES,
     );
+    // The same pair with one fast hasher on both sides (hashbrown's default, foldhash), for
+    // keys no adversary picks: what our structure costs beside `DelayQueue`'s once neither
+    // pays for SipHash.
+    per_key_group(
+        c,
+        "keepalives_insert",
+        ["ours_foldhash", "delay_queue_foldhash"],
+        |_| Keepalives::with_hasher(TIMEOUT, FastHash::default()),
+        |set, keys| {
+            for &key in keys {
+                drop(set.insert(key));
+            }
+        },
+        |_| (DelayQueue::new(), HashMap::default()),
+        |(queue, map): &mut FastBaseline, keys| {
+            for &key in keys {
+                map.insert(key, queue.insert(key, TIMEOUT));
+            }
+        },
+        &SIZES[..3],
+    );
 }
 
 fn remove(c: &mut Criterion) {
@@ -398,6 +425,7 @@ fn remove(c: &mut Criterion) {
     per_key_group(
         c,
         "keepalives_remove",
+        ["ours", "delay_queue"],
         ours,
         |set, keys| {
             for key in keys.iter().rev() {
@@ -476,6 +504,7 @@ fn expire(c: &mut Criterion) {
     per_key_group(
         c,
         "keepalives_expire",
+        ["ours", "delay_queue"],
         ours,
         drain_ours,
         baseline,

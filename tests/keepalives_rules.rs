@@ -4,6 +4,7 @@
 mod common;
 
 use std::future::poll_fn;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::time::Duration;
 
 use common::{advance_to, counting_waker, drain, ms};
@@ -625,4 +626,52 @@ async fn an_expired_key_leaves_a_stale_index_entry_until_the_index_fills() {
         "expiries left {stale_seen} stale entries at most"
     );
     assert!((0..10u32).all(|key| set.contains(&key)));
+}
+
+/// A hasher that sends every key to the same hash: each lookup walks every key.
+#[derive(Default)]
+struct Colliding;
+
+impl Hasher for Colliding {
+    fn finish(&self) -> u64 {
+        0
+    }
+
+    fn write(&mut self, _: &[u8]) {}
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hasher_that_collides_every_key_changes_only_the_speed() {
+    // The same script on a set with the default hasher and on one whose every key collides,
+    // across the index's growth (rebuilds from the slots), expiries (stale entries), removals
+    // and re-inserts, and a shrink when the keys halve: the same keys at the same instants.
+    let start = Instant::now();
+    let (waker, _) = counting_waker();
+    let mut plain = Keepalives::new(ms(100));
+    let mut colliding =
+        Keepalives::with_hasher(ms(100), BuildHasherDefault::<Colliding>::default());
+    let mut yielded = (Vec::new(), Vec::new());
+    for step in 0..40u64 {
+        advance_to(start, ms(10 * step)).await;
+        for key in step * 50..step * 50 + 50 {
+            plain.insert(key);
+            colliding.insert(key);
+        }
+        for key in (0..step * 50).step_by(7) {
+            assert_eq!(plain.beat(&key), colliding.beat(&key), "beat {key}");
+            assert_eq!(plain.remove(&(key + 3)), colliding.remove(&(key + 3)));
+            assert_eq!(plain.deadline(&key), colliding.deadline(&key), "{key}");
+        }
+        yielded.0.extend(drain(&mut plain, &waker));
+        yielded.1.extend(drain(&mut colliding, &waker));
+        assert_eq!(plain.len(), colliding.len(), "at {step}");
+    }
+    advance_to(start, ms(10_000)).await;
+    yielded.0.extend(drain(&mut plain, &waker));
+    yielded.1.extend(drain(&mut colliding, &waker));
+    assert!(colliding.is_empty());
+    assert_eq!(yielded.0, yielded.1);
+    // Not vacuous: most of the 2000 keys expired, the first at its exact instant.
+    assert!(yielded.1.len() > 1000, "{}", yielded.1.len());
+    assert_eq!(yielded.1[0], (1, start + ms(100)));
 }

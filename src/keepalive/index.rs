@@ -11,24 +11,24 @@
 //! slots, in slot order: when it is full (instead of growing, if the keys fit) and each time
 //! the number of keys halves. So the table holds at most about four entries a key.
 
-use std::hash::{BuildHasher, Hash, RandomState};
+use std::hash::{BuildHasher, Hash};
 
 use hashbrown::HashTable;
 
 use super::slots::{Slot, Slots};
 
-pub(super) struct Index {
+pub(super) struct Index<S> {
     table: HashTable<u32>,
-    hasher: RandomState,
+    hasher: S,
     /// The keys in the set: the table's entries less the stale ones.
     len: usize,
 }
 
-impl Index {
-    pub(super) fn new() -> Self {
+impl<S> Index<S> {
+    pub(super) fn new(hasher: S) -> Self {
         Self {
             table: HashTable::new(),
-            hasher: RandomState::new(),
+            hasher,
             len: 0,
         }
     }
@@ -43,6 +43,13 @@ impl Index {
         self.table.len()
     }
 
+    /// Counts out a key that left its slot, leaving its entry stale.
+    pub(super) fn forget(&mut self) {
+        self.len -= 1;
+    }
+}
+
+impl<S: BuildHasher> Index<S> {
     pub(super) fn hash<K: Hash>(&self, key: &K) -> u64 {
         self.hasher.hash_one(key)
     }
@@ -95,11 +102,6 @@ impl Index {
             .ok()?;
         self.len -= 1;
         Some(entry.remove().0)
-    }
-
-    /// Counts out a key that left its slot, leaving its entry stale.
-    pub(super) fn forget(&mut self) {
-        self.len -= 1;
     }
 
     /// Makes room for one more key, before it is put in its slot. Left to itself, the table

@@ -11,7 +11,7 @@ mod index;
 mod slots;
 
 use std::fmt;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash, RandomState};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -117,9 +117,17 @@ use crate::state::deadline_of;
 /// tasks go through a channel), and can hold any value per entry. Use `Keepalives` when
 /// entries are heartbeat deadlines beaten often, possibly from other tasks; use `DelayQueue`
 /// when entries carry values, are rarely moved, or need an exact insertion-order tie-break.
-pub struct Keepalives<K> {
+///
+/// # Hashing
+///
+/// `S` hashes the keys into the set's index, as in [`HashMap`](std::collections::HashMap):
+/// by default std's [`RandomState`] (SipHash-1-3, randomly keyed), which resists keys chosen
+/// to collide (HashDoS), say client-chosen session ids or peer addresses. Where no adversary
+/// picks the keys, a faster hasher makes every operation that looks a key up cheaper (see
+/// [`with_hasher`](Self::with_hasher)).
+pub struct Keepalives<K, S = RandomState> {
     /// Key to slot.
-    index: Index,
+    index: Index<S>,
     /// The keys, their shared words, and which slots are free.
     slots: Slots<K>,
     /// When each key is looked at next, and the one timer.
@@ -148,9 +156,36 @@ impl<K: Hash + Eq> Keepalives<K> {
     /// Needs no runtime: the set's Tokio timer is made at its first poll, so a set can be built
     /// in a constructor before the runtime starts.
     pub fn new(timeout: Duration) -> Self {
+        Self::with_hasher(timeout, RandomState::new())
+    }
+}
+
+impl<K: Hash + Eq, S: BuildHasher> Keepalives<K, S> {
+    /// An empty set like [`new`](Keepalives::new) whose index hashes keys with `hasher`.
+    ///
+    /// Choose a hasher as for a `HashMap`: keep the default where keys may be chosen to
+    /// collide (see [Hashing](Keepalives#hashing)); for keys the program picks itself, such as
+    /// connection counters, a fast one such as `foldhash` makes inserts, beats by key and
+    /// removals cheaper (`docs/performance.md` measures it).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use deadlines::Keepalives;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let hasher = foldhash::fast::RandomState::default();
+    /// let mut connections = Keepalives::with_hasher(Duration::from_secs(30), hasher);
+    /// connections.insert(1_u64);
+    /// assert!(connections.beat(&1));
+    /// # }
+    /// ```
+    ///
+    /// Needs no runtime, as [`new`](Keepalives::new).
+    pub fn with_hasher(timeout: Duration, hasher: S) -> Self {
         let origin = Instant::now();
         Self {
-            index: Index::new(),
+            index: Index::new(hasher),
             slots: Slots::new(ticks(timeout), origin),
             checks: Checks::new(),
             shrink_at: 0,
@@ -518,9 +553,9 @@ impl<K: Hash + Eq> Keepalives<K> {
 }
 
 // No field is structurally pinned: the set moves its keys freely, whatever `K` is.
-impl<K> Unpin for Keepalives<K> {}
+impl<K, S> Unpin for Keepalives<K, S> {}
 
-impl<K: Hash + Eq> Stream for Keepalives<K> {
+impl<K: Hash + Eq, S: BuildHasher> Stream for Keepalives<K, S> {
     type Item = (K, Expired);
 
     /// Yields each expired key once; never ends (`Pending` while the set is empty).
@@ -533,21 +568,21 @@ impl<K: Hash + Eq> Stream for Keepalives<K> {
     }
 }
 
-impl<K: Hash + Eq> FusedStream for Keepalives<K> {
+impl<K: Hash + Eq, S: BuildHasher> FusedStream for Keepalives<K, S> {
     /// Always `false`: the set never ends.
     fn is_terminated(&self) -> bool {
         false
     }
 }
 
-impl<K> Drop for Keepalives<K> {
+impl<K, S> Drop for Keepalives<K, S> {
     fn drop(&mut self) {
         // Heartbeats of a dropped set return `false`, as a dropped watchdog's do.
         self.slots.close_all();
     }
 }
 
-impl<K> fmt::Debug for Keepalives<K> {
+impl<K, S> fmt::Debug for Keepalives<K, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Keepalives")
             .field("len", &self.index.len())

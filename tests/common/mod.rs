@@ -134,8 +134,8 @@ pub fn example_path(name: &str) -> std::path::PathBuf {
 }
 
 /// Polls `Keepalives::poll_expired` until it is pending, returning what it yielded, sorted.
-pub fn drain<K: std::hash::Hash + Eq + Clone + Ord>(
-    set: &mut deadlines::Keepalives<K>,
+pub fn drain<K: std::hash::Hash + Eq + Clone + Ord, S: std::hash::BuildHasher>(
+    set: &mut deadlines::Keepalives<K, S>,
     waker: &Waker,
 ) -> Vec<(K, Instant)> {
     let mut cx = Context::from_waker(waker);
