@@ -14,7 +14,8 @@
 //!   touched in a shuffled order.
 //! - `keepalives_insert/...`: inserting all N keys into an empty set (time per key). At 10^7,
 //!   this group and the next two time ours only. `{ours,delay_queue}_foldhash/N` (to 10^6):
-//!   the same pair with one fast hasher, foldhash, on both sides instead of std's SipHash.
+//!   the same pair with one fast hasher, foldhash, on both sides instead of std's SipHash;
+//!   `ours_held/N` (to 10^6): ours keeping each returned `Heartbeat`, dropped untimed.
 //! - `keepalives_remove/...`: removing all N keys (time per key). At 10^7: removing 10^6 of
 //!   the set's keys, put back untimed after each iteration (time per key removed).
 //! - `keepalives_expire/...`: every key due at once, on a paused clock: the time to yield
@@ -39,7 +40,7 @@ use std::time::Duration;
 use criterion::{
     BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
 };
-use deadlines::Keepalives;
+use deadlines::{Heartbeat, Keepalives};
 use tokio::runtime::Runtime;
 use tokio_util::time::{DelayQueue, delay_queue};
 
@@ -417,6 +418,31 @@ fn insert(c: &mut Criterion) {
         },
         &SIZES[..3],
     );
+    // Ours with every returned `Heartbeat` kept (as a session's task keeps it) and dropped
+    // untimed: the insert without the two atomic decrements of the drop. The slots for the
+    // handles are written once before timing, so the pushes do not fault pages in.
+    let mut group = per_key(c, "keepalives_insert");
+    for n in SIZES[..3].iter().copied() {
+        let keys = shuffled(n);
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_with_input(BenchmarkId::new("ours_held", n), &keys, |b, keys| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let mut set = Keepalives::new(TIMEOUT);
+                    let mut held: Vec<Option<Heartbeat>> = (0..keys.len()).map(|_| None).collect();
+                    let start = std::time::Instant::now();
+                    for (&key, handle) in keys.iter().zip(&mut held) {
+                        *handle = Some(set.insert(key));
+                    }
+                    total += start.elapsed();
+                    drop((held, set));
+                }
+                total
+            })
+        });
+    }
+    group.finish();
 }
 
 fn remove(c: &mut Criterion) {

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Plot the Keepalives scaling (10^4 to 10^7 keys) from criterion's output, as an SVG.
 
-Usage: python3 scripts/plot_keepalives.py [OUT.svg]   (default docs/keepalives_scaling.svg)
+Usage: python3 scripts/plot_keepalives.py [OUT.svg [CRITERION_DIR]]
+(defaults docs/keepalives_scaling.svg and target/criterion)
 
-Reads target/criterion/keepalives_{beat,insert,remove,expire}/<bench>/<keys>/new/estimates.json
+Reads CRITERION_DIR/keepalives_{beat,insert,remove,expire}/<bench>/<keys>/new/estimates.json
 (written by `cargo bench --bench keepalives`) and draws one panel per group: time per key
 against the number of keys, both on log scales, one line per bench. Standard library only.
 """
@@ -25,6 +26,9 @@ COLORS = {
     "floor": "#7f7f7f",
     "delay_queue": "#d62728",
     "delay_queue_held": "#ff9896",
+    "ours_foldhash": "#9467bd",
+    "delay_queue_foldhash": "#e377c2",
+    "ours_held": "#bcbd22",
 }
 LABELS = {
     "ours": "Keepalives (by key)",
@@ -33,12 +37,16 @@ LABELS = {
     "floor": "floor: clock + fetch_max on an array",
     "delay_queue": "DelayQueue + HashMap",
     "delay_queue_held": "DelayQueue (Key held)",
+    "ours_foldhash": "Keepalives, foldhash",
+    "delay_queue_foldhash": "DelayQueue + HashMap, foldhash",
+    "ours_held": "Keepalives, Heartbeat kept",
 }
+ROOT = pathlib.Path(sys.argv[2] if len(sys.argv) > 2 else "target/criterion")
 W, H, PAD = 330, 250, 52
 
 
 def load(group):
-    root = pathlib.Path("target/criterion") / group
+    root = ROOT / group
     series = {}
     for estimates in sorted(root.glob("*/*/new/estimates.json")):
         keys = int(estimates.parent.parent.name)
