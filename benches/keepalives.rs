@@ -32,6 +32,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
 use std::future::poll_fn;
+use std::hash::BuildHasher;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicIsize, AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
@@ -123,7 +124,6 @@ fn ours(keys: &[u64]) -> Keepalives<u64> {
 
 type Baseline = (DelayQueue<u64>, HashMap<u64, delay_queue::Key>);
 type FastHash = foldhash::fast::RandomState;
-type FastBaseline = (DelayQueue<u64>, HashMap<u64, delay_queue::Key, FastHash>);
 
 fn baseline(keys: &[u64]) -> Baseline {
     let mut queue = DelayQueue::new();
@@ -376,6 +376,23 @@ fn per_key_group<A, B>(
     group.finish();
 }
 
+/// Inserts every key, dropping each `Heartbeat` at once.
+fn insert_all<S: BuildHasher>(set: &mut Keepalives<u64, S>, keys: &[u64]) {
+    for &key in keys {
+        drop(set.insert(key));
+    }
+}
+
+/// Inserts every key into the queue and its key into the map.
+fn insert_all_baseline<S: BuildHasher>(
+    (queue, map): &mut (DelayQueue<u64>, HashMap<u64, delay_queue::Key, S>),
+    keys: &[u64],
+) {
+    for &key in keys {
+        map.insert(key, queue.insert(key, TIMEOUT));
+    }
+}
+
 fn insert(c: &mut Criterion) {
     let rt = runtime(false);
     let _guard = rt.enter();
@@ -384,17 +401,9 @@ fn insert(c: &mut Criterion) {
         "keepalives_insert",
         ["ours", "delay_queue"],
         |_| Keepalives::new(TIMEOUT),
-        |set, keys| {
-            for &key in keys {
-                drop(set.insert(key));
-            }
-        },
+        insert_all,
         |_| (DelayQueue::new(), HashMap::new()),
-        |(queue, map): &mut Baseline, keys| {
-            for &key in keys {
-                map.insert(key, queue.insert(key, TIMEOUT));
-            }
-        },
+        insert_all_baseline,
         &SIZES,
     );
     // The same pair with one fast hasher on both sides (hashbrown's default, foldhash), for
@@ -405,17 +414,9 @@ fn insert(c: &mut Criterion) {
         "keepalives_insert",
         ["ours_foldhash", "delay_queue_foldhash"],
         |_| Keepalives::with_hasher(TIMEOUT, FastHash::default()),
-        |set, keys| {
-            for &key in keys {
-                drop(set.insert(key));
-            }
-        },
+        insert_all,
         |_| (DelayQueue::new(), HashMap::default()),
-        |(queue, map): &mut FastBaseline, keys| {
-            for &key in keys {
-                map.insert(key, queue.insert(key, TIMEOUT));
-            }
-        },
+        insert_all_baseline::<FastHash>,
         &SIZES[..3],
     );
     // Ours with every returned `Heartbeat` kept (as a session's task keeps it) and dropped
