@@ -165,8 +165,9 @@ impl<K: Hash + Eq, S: BuildHasher> Keepalives<K, S> {
     ///
     /// Choose a hasher as for a `HashMap`: keep the default where keys may be chosen to
     /// collide (see [Hashing](Keepalives#hashing)); for keys the program picks itself, such as
-    /// connection counters, a fast one such as `foldhash` makes inserts, beats by key and
-    /// removals cheaper (`docs/performance.md` measures it).
+    /// connection counters, a fast one such as `foldhash` makes every lookup cheaper:
+    /// inserts at 10^6 keys took 0.61x to 0.75x of the default's in three runs
+    /// (`docs/performance.md`).
     ///
     /// ```
     /// use std::time::Duration;
