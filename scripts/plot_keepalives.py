@@ -6,7 +6,8 @@ Usage: python3 scripts/plot_keepalives.py [OUT.svg [CRITERION_DIR]]
 
 Reads CRITERION_DIR/keepalives_{beat,insert,remove,expire}/<bench>/<keys>/new/estimates.json
 (written by `cargo bench --bench keepalives`) and draws one panel per group: time per key
-against the number of keys, both on log scales, one line per bench. Standard library only.
+against the number of keys, both on log scales, one line per bench, and the beat group's floor
+beside the inserts too. Standard library only.
 """
 import json
 import math
@@ -106,6 +107,10 @@ def main():
         series = load(group)
         if not series:
             sys.exit(f"no criterion results for {group}: run `cargo bench --bench keepalives`")
+        if group == "keepalives_insert":
+            # The floor beside the insert: its growth is what one cache miss a key costs at
+            # each size, the least an insert that looks its key up pays (docs/performance.md).
+            series["floor"] = load("keepalives_beat").get("floor", [])
         benches |= set(series)
         panels.append(panel(i * W, title, series))
     width = W * len(GROUPS)
